@@ -1,0 +1,56 @@
+// Flags of `clearway bench`, validated and frozen.
+
+import { parseArgs } from 'node:util';
+
+export interface BenchOptions {
+  readonly duration_seconds: number;
+  readonly warmup_seconds: number;
+  readonly concurrency: number;
+  readonly pgbench_duration_seconds: number;
+  readonly skip_pgbench: boolean;
+  /** Purchases in flight at most during the open-loop phase. */
+  readonly open_loop_outstanding_max: number;
+  readonly help: boolean;
+}
+
+export const benchUsage = `usage: clearway bench [--duration S] [--concurrency C] [--warmup S] [--pgbench-duration S] [--skip-pgbench] [--outstanding-max N]
+
+  --duration S           seconds measured in each load phase (default 20)
+  --concurrency C        virtual customers in the closed-loop phase (default 32)
+  --warmup S             seconds of load before each phase's window, not counted (default 3)
+  --pgbench-duration S   seconds of pgbench TPC-B on the same server (default 15)
+  --skip-pgbench         do not run pgbench (no ratio)
+  --outstanding-max N    purchases in flight at most in the open-loop phase (default 256)`;
+
+function integerFlag(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+export function parseBenchOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      concurrency: { type: 'string' },
+      'pgbench-duration': { type: 'string' },
+      'skip-pgbench': { type: 'boolean' },
+      'outstanding-max': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  return Object.freeze({
+    duration_seconds: integerFlag('duration', values.duration, 20, 1, 3600),
+    warmup_seconds: integerFlag('warmup', values.warmup, 3, 0, 600),
+    concurrency: integerFlag('concurrency', values.concurrency, 32, 1, 1024),
+    pgbench_duration_seconds: integerFlag('pgbench-duration', values['pgbench-duration'], 15, 1, 3600),
+    skip_pgbench: values['skip-pgbench'] ?? false,
+    open_loop_outstanding_max: integerFlag('outstanding-max', values['outstanding-max'], 256, 1, 4096),
+    help: values.help ?? false,
+  });
+}

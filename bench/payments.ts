@@ -1,0 +1,201 @@
+// `clearway bench` (npm run bench): Clearway on a throwaway PostgreSQL server with the card
+// sandbox, a closed-loop phase (throughput), an open-loop phase at half that rate (latency),
+// then pgbench TPC-B on the same server for scale. Prints the report and writes it as JSON to
+// bench/results/. Everything started here is stopped at the end, on error and on SIGINT.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startPgCluster, sparePort } from '../test/support/pg-cluster.ts';
+import { startClearway, type ClearwayProcess } from './clearway-process.ts';
+import { runClosedLoop } from './closed-loop.ts';
+import { startCpuMeter, type CpuUsage } from './cpu-usage.ts';
+import { HttpClient } from './http-client.ts';
+import { machineFacts } from './machine.ts';
+import { runOpenLoop } from './open-loop.ts';
+import { benchUsage, parseBenchOptions, type BenchOptions } from './options.ts';
+import { cardPurchase } from './payment-flow.ts';
+import { pgStatsDelta, pgStatsSnapshot } from './pg-stats.ts';
+import { runPgbench, type PgbenchResult } from './pgbench.ts';
+import type { WindowHooks } from './phase-stats.ts';
+import { formatReport, idle_busy_cores_warning, targets, verdicts, type BenchmarkResult } from './report.ts';
+import { psqlQuery } from './run-client.ts';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const resultsDir = path.join(repoRoot, 'bench', 'results');
+
+const pgbench_scale = 10;
+const pgbench_clients = 16;
+const pgbench_threads = 2;
+/** Quiet period metered before the load, to tell whether something else is using the machine. */
+const idle_check_ms = 2_000;
+
+/** Synchronous clean-up steps, run last-in first-out exactly once (also from a signal handler). */
+class Cleanup {
+  private readonly steps: Array<() => void> = [];
+  add(step: () => void): void {
+    this.steps.push(step);
+  }
+  runAll(): void {
+    for (let step = this.steps.pop(); step; step = this.steps.pop()) {
+      try {
+        step();
+      } catch (error) {
+        process.stderr.write(`bench: clean-up step failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      }
+    }
+  }
+}
+
+const progress = (message: string): void => {
+  process.stderr.write(`bench: ${message}\n`);
+};
+
+async function createMerchant(server: ClearwayProcess): Promise<string> {
+  const client = new HttpClient({ baseUrl: server.baseUrl, sockets_max: 1 });
+  try {
+    const response = await client.postJson('/v1/merchants', { name: 'Benchmark Shop' }, { authorization: `Bearer ${server.adminKey}` });
+    const body = response.status === 201 ? (JSON.parse(response.body) as { api_key?: unknown }) : {};
+    if (typeof body.api_key !== 'string') throw new Error(`POST /v1/merchants answered ${response.status}: ${response.body}`);
+    return body.api_key;
+  } finally {
+    client.close();
+  }
+}
+
+/** Meters CPU over a phase's measured window. */
+function cpuWindow(serverPid: number | undefined): { hooks: WindowHooks; usage: () => CpuUsage | null } {
+  let stop: (() => CpuUsage) | null = null;
+  let usage: CpuUsage | null = null;
+  return {
+    hooks: {
+      start: () => {
+        stop = startCpuMeter(serverPid);
+      },
+      end: () => {
+        usage = stop ? stop() : null;
+      },
+    },
+    usage: () => usage,
+  };
+}
+
+async function runLoad(server: ClearwayProcess, apiKey: string, options: BenchOptions) {
+  const closedClient = new HttpClient({ baseUrl: server.baseUrl, sockets_max: options.concurrency });
+  const warmup_ms = options.warmup_seconds * 1000;
+  const duration_ms = options.duration_seconds * 1000;
+  const closedCpu = cpuWindow(server.pid);
+  let closed;
+  try {
+    progress(`closed loop: ${options.concurrency} customers, ${options.warmup_seconds} s warm-up + ${options.duration_seconds} s`);
+    closed = await runClosedLoop({ concurrency: options.concurrency, warmup_ms, duration_ms, pay: cardPurchase(closedClient, apiKey), window: closedCpu.hooks });
+  } finally {
+    closedClient.close();
+  }
+  progress(`closed loop: ${closed.payments_per_second.toFixed(1)} succeeded payments/s, ${closed.errors} errors`);
+  if (closed.succeeded === 0) throw new Error(`no payment succeeded in the closed-loop phase; first errors:\n${JSON.stringify(closed.error_samples, null, 2)}`);
+
+  const openClient = new HttpClient({ baseUrl: server.baseUrl, sockets_max: options.open_loop_outstanding_max });
+  const rate_per_second = closed.payments_per_second / 2;
+  const openCpu = cpuWindow(server.pid);
+  try {
+    progress(`open loop: ${rate_per_second.toFixed(1)} purchases/s, ${options.warmup_seconds} s warm-up + ${options.duration_seconds} s`);
+    const open = await runOpenLoop({ rate_per_second, warmup_ms, duration_ms, outstanding_max: options.open_loop_outstanding_max, pay: cardPurchase(openClient, apiKey), window: openCpu.hooks });
+    return { closed, open, cpu: { closed_loop: closedCpu.usage(), open_loop: openCpu.usage() } };
+  } finally {
+    openClient.close();
+  }
+}
+
+function writeResult(result: BenchmarkResult): string {
+  mkdirSync(resultsDir, { recursive: true });
+  const file = path.join(resultsDir, `payments-${result.started_at.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  return file;
+}
+
+async function benchmark(options: BenchOptions, argv: string[], cleanup: Cleanup): Promise<void> {
+  const started_at = new Date().toISOString();
+  progress('starting a throwaway PostgreSQL server');
+  const cluster = await startPgCluster();
+  cleanup.add(() => cluster.stop());
+  const postgresVersion = await psqlQuery(cluster.bindir, cluster.port, 'SHOW server_version');
+
+  progress('starting clearway serve');
+  const server = await startClearway({ repoRoot, databaseUrl: cluster.url, port: await sparePort() });
+  cleanup.add(() => server.kill());
+  const apiKey = await createMerchant(server);
+  const stopIdleMeter = startCpuMeter(server.pid);
+  await new Promise((resolve) => setTimeout(resolve, idle_check_ms));
+  const idle = stopIdleMeter();
+  if (idle.machine_busy_cores !== null && idle.machine_busy_cores > idle_busy_cores_warning) {
+    progress(`warning: ${idle.machine_busy_cores.toFixed(2)} cores busy before the load started: other processes are using this machine, the figures will be low`);
+  }
+  const statsBefore = await pgStatsSnapshot(cluster.bindir, cluster.port);
+  const { closed, open, cpu } = await runLoad(server, apiKey, options);
+  if (closed.errors + open.errors > 0) {
+    // Errors happened: show what the server logged (LOG_LEVEL=warn keeps this to warnings and errors).
+    const { stdout, stderr } = server.outputTail();
+    progress(`server stdout (tail):\n${stdout}\nserver stderr (tail):\n${stderr}`);
+  }
+  await server.stop(); // its connections close, so their statistics reach pg_stat_* before the snapshot
+  const statsDelta = pgStatsDelta(statsBefore, await pgStatsSnapshot(cluster.bindir, cluster.port));
+  const purchases = closed.purchases_total + open.purchases_total;
+
+  let pgbench: PgbenchResult | null = null;
+  if (!options.skip_pgbench) {
+    progress(`pgbench: init scale ${pgbench_scale}, then TPC-B for ${options.pgbench_duration_seconds} s`);
+    pgbench = await runPgbench({ bindir: cluster.bindir, port: cluster.port, duration_seconds: options.pgbench_duration_seconds, scale: pgbench_scale, clients: pgbench_clients, threads: pgbench_threads });
+  }
+  const ratio = pgbench ? closed.payments_per_second / pgbench.tps : null;
+  const result: BenchmarkResult = {
+    started_at,
+    command: ['clearway bench', ...argv].join(' '),
+    settings: {
+      duration_seconds: options.duration_seconds,
+      warmup_seconds: options.warmup_seconds,
+      concurrency: options.concurrency,
+      pgbench_duration_seconds: options.skip_pgbench ? null : options.pgbench_duration_seconds,
+      open_loop_outstanding_max: options.open_loop_outstanding_max,
+    },
+    machine: machineFacts(postgresVersion),
+    closed_loop: closed,
+    open_loop: open,
+    pgbench,
+    ratio_to_pgbench: ratio,
+    cpu: { idle_before_load: idle, ...cpu },
+    database: {
+      purchases,
+      ...statsDelta,
+      commits_per_purchase: purchases > 0 ? statsDelta.xact_commit / purchases : null,
+      wal_syncs_per_purchase: purchases > 0 ? statsDelta.wal_sync / purchases : null,
+    },
+    targets,
+    verdicts: verdicts(closed, open, ratio),
+  };
+  process.stdout.write(formatReport(result));
+  process.stdout.write(`result written to ${path.relative(process.cwd(), writeResult(result))}\n`);
+}
+
+export async function runPaymentBenchmark(argv: string[]): Promise<void> {
+  const options = parseBenchOptions(argv);
+  if (options.help) {
+    process.stdout.write(benchUsage + '\n');
+    return;
+  }
+  const cleanup = new Cleanup();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    progress(`${signal}: stopping Clearway and PostgreSQL`);
+    cleanup.runAll();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await benchmark(options, argv, cleanup);
+  } finally {
+    cleanup.runAll();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}

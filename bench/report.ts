@@ -1,0 +1,121 @@
+// The benchmark's result: targets, their verdicts and the printed report. Every figure comes
+// from the run; only the targets are constants.
+
+import type { CpuUsage } from './cpu-usage.ts';
+import type { LatencySummary } from './latency.ts';
+import type { MachineFacts } from './machine.ts';
+import type { OpenLoopResult } from './open-loop.ts';
+import type { PgStatsDelta } from './pg-stats.ts';
+import type { PgbenchResult } from './pgbench.ts';
+import type { PhaseResult } from './phase-stats.ts';
+
+export const targets = Object.freeze({
+  payments_per_second_min: 700,
+  pgbench_ratio_min: 0.25,
+  half_rate_p99_ms_max: 100,
+  errors_max: 0,
+});
+
+/** Busy cores while Clearway idles above which the report warns that the figures are disturbed. */
+export const idle_busy_cores_warning = 0.25;
+
+export interface TargetVerdict {
+  readonly name: string;
+  readonly target: string;
+  readonly measured: string;
+  /** null when not measured (e.g. --skip-pgbench). */
+  readonly met: boolean | null;
+}
+
+export interface BenchmarkResult {
+  readonly started_at: string;
+  readonly command: string;
+  readonly settings: { duration_seconds: number; warmup_seconds: number; concurrency: number; pgbench_duration_seconds: number | null; open_loop_outstanding_max: number };
+  readonly machine: MachineFacts;
+  readonly closed_loop: PhaseResult;
+  readonly open_loop: OpenLoopResult;
+  readonly pgbench: PgbenchResult | null;
+  readonly ratio_to_pgbench: number | null;
+  /** CPU over each phase's measured window. */
+  readonly cpu: { readonly idle_before_load: CpuUsage; readonly closed_loop: CpuUsage | null; readonly open_loop: CpuUsage | null };
+  /** What the database did for both load phases (workers included), per purchase (order + payment). */
+  readonly database: PgStatsDelta & { readonly purchases: number; readonly commits_per_purchase: number | null; readonly wal_syncs_per_purchase: number | null };
+  readonly targets: typeof targets;
+  readonly verdicts: readonly TargetVerdict[];
+}
+
+const fixed = (value: number | null, digits = 1): string => (value === null ? 'n/a' : value.toFixed(digits));
+
+export function verdicts(closed: PhaseResult, open: OpenLoopResult, ratio: number | null): TargetVerdict[] {
+  const errors = closed.errors + open.errors;
+  const p99 = open.latency.p99_ms;
+  return [
+    { name: 'throughput', target: `>= ${targets.payments_per_second_min} succeeded payments/s`, measured: `${fixed(closed.payments_per_second)}/s`, met: closed.payments_per_second >= targets.payments_per_second_min },
+    { name: 'ratio to pgbench', target: `>= ${targets.pgbench_ratio_min}`, measured: ratio === null ? 'not measured' : fixed(ratio, 3), met: ratio === null ? null : ratio >= targets.pgbench_ratio_min },
+    {
+      name: 'p99 at half rate',
+      target: `< ${targets.half_rate_p99_ms_max} ms (none shed)`,
+      measured: `${fixed(p99)} ms at ${fixed(open.offered_rate_per_second)}/s offered, ${open.shed} shed`,
+      met: p99 !== null && p99 < targets.half_rate_p99_ms_max && open.shed === 0,
+    },
+    { name: 'errors', target: `${targets.errors_max}`, measured: `${errors} (closed ${closed.errors}, open ${open.errors})`, met: errors <= targets.errors_max },
+  ];
+}
+
+function latencyLine(latency: LatencySummary): string {
+  return `p50 ${fixed(latency.p50_ms, 2)} ms   p95 ${fixed(latency.p95_ms, 2)} ms   p99 ${fixed(latency.p99_ms, 2)} ms   max ${fixed(latency.max_ms, 2)} ms   mean ${fixed(latency.mean_ms, 2)} ms`;
+}
+
+function phaseLines(result: PhaseResult): string[] {
+  const lines = [
+    `  succeeded payments/s  ${fixed(result.payments_per_second)}   (${result.succeeded} in ${result.duration_seconds} s)`,
+    `  latency               ${latencyLine(result.latency)}`,
+    `  errors                ${result.errors}`,
+  ];
+  for (const [kind, count] of Object.entries(result.errors_by_kind)) lines.push(`    ${count} x ${kind}`);
+  for (const sample of result.error_samples) lines.push(`    e.g. ${sample.request}\n         -> ${sample.status} ${sample.body}`);
+  return lines;
+}
+
+function cpuLine(cpu: CpuUsage | null): string {
+  if (!cpu) return '  cpu                   n/a';
+  const other = cpu.machine_busy_cores !== null && cpu.clearway_cores !== null ? cpu.machine_busy_cores - cpu.clearway_cores - cpu.generator_cores : null;
+  return `  cpu (cores of ${cpu.cores})      busy ${fixed(cpu.machine_busy_cores, 2)} = clearway ${fixed(cpu.clearway_cores, 2)} + load generator ${fixed(cpu.generator_cores, 2)} + postgres, kernel and other processes ${fixed(other, 2)}`;
+}
+
+const verdictWord = (met: boolean | null): string => (met === null ? 'NOT MEASURED' : met ? 'met' : 'MISSED');
+
+export function formatReport(result: BenchmarkResult): string {
+  const { machine, closed_loop: closed, open_loop: open, pgbench } = result;
+  const gib = (machine.memory_total_bytes / 1024 ** 3).toFixed(1);
+  const lines = [
+    '',
+    `Clearway payment benchmark — ${result.started_at}`,
+    `  ${result.command}`,
+    `machine: ${machine.cpu_count} x ${machine.cpu_model}, ${gib} GiB RAM, ${machine.os}, Node ${machine.node_version}, PostgreSQL ${machine.postgresql_version}`,
+    `  before the load, with Clearway idle: ${fixed(result.cpu.idle_before_load.machine_busy_cores, 2)} of ${machine.cpu_count} cores busy` +
+      (result.cpu.idle_before_load.machine_busy_cores !== null && result.cpu.idle_before_load.machine_busy_cores > idle_busy_cores_warning ? ' — WARNING: other processes are using the machine; figures are low' : ''),
+    '',
+    `closed loop: ${result.settings.concurrency} concurrent customers, ${result.settings.duration_seconds} s after ${result.settings.warmup_seconds} s warm-up (order + card payment each)`,
+    ...phaseLines(closed),
+    cpuLine(result.cpu.closed_loop),
+    '',
+    `open loop: fixed arrival rate ${fixed(open.offered_rate_per_second)}/s (half the closed-loop rate), ${open.duration_seconds} s, at most ${open.outstanding_max} in flight (peak ${open.outstanding_peak}); latency from scheduled start`,
+    ...phaseLines(open),
+    `  scheduled ${open.scheduled}, shed ${open.shed}`,
+    cpuLine(result.cpu.open_loop),
+    '',
+    `database, both phases: ${result.database.purchases} purchases, ${result.database.xact_commit} commits (${fixed(result.database.commits_per_purchase, 2)} per purchase), ` +
+      `${result.database.wal_sync} WAL syncs (${fixed(result.database.wal_syncs_per_purchase, 2)} per purchase), ${result.database.xact_rollback} rollbacks, ${(result.database.wal_bytes / 1024 ** 2).toFixed(1)} MiB WAL`,
+    '',
+    pgbench
+      ? `pgbench TPC-B: ${fixed(pgbench.tps)} tps (scale ${pgbench.scale}, ${pgbench.clients} clients, ${pgbench.threads} threads, ${pgbench.duration_seconds} s, prepared; without initial connection time)`
+      : 'pgbench TPC-B: skipped (--skip-pgbench)',
+    `ratio payments/s / pgbench tps: ${result.ratio_to_pgbench === null ? 'n/a' : fixed(result.ratio_to_pgbench, 3)}`,
+    '',
+    'targets:',
+    ...result.verdicts.map((v) => `  ${verdictWord(v.met).padEnd(12)} ${v.name.padEnd(18)} target ${v.target.padEnd(38)} measured ${v.measured}`),
+    '',
+  ];
+  return lines.join('\n');
+}

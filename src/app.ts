@@ -1,0 +1,92 @@
+// Assembles Clearway: storage, migrations, keys, channels (and their sandboxes), the HTTP
+// server and the workers. Used by `clearway serve`, the tests and the benchmark.
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { loadConfig, type Config } from './config.ts';
+import { openDatabase } from './db/open.ts';
+import { migrate } from './db/migrate.ts';
+import type { Database } from './db/database.ts';
+import { systemClock, type Clock } from './kernel/clock.ts';
+import { checkLimits } from './kernel/limits.ts';
+import { createMetrics } from './http/metrics.ts';
+import { buildServer } from './http/server.ts';
+import type { AppContext } from './http/context.ts';
+import { createLogger } from './logger.ts';
+import { hashKey, newAdminKey, newMerchantKey } from './merchants/keys.ts';
+import { createMerchant, readSetting, writeSettingOnce } from './merchants/repository.ts';
+import { configureEnvironmentChannels, configureSandboxChannels } from './channels/configure.ts';
+import { registerSandboxRoutes } from './channels/sandbox-routes.ts';
+import { startWorkers } from './workers/scheduler.ts';
+import type { StripeSandbox } from '../sandbox/stripe/index.ts';
+
+export interface StartOptions {
+  readonly config?: Config;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** Listen on config.host:config.port (default true). */
+  readonly listen?: boolean;
+}
+
+export interface RunningApp {
+  readonly ctx: AppContext;
+  readonly server: FastifyInstance;
+  /** Base URL when listening, e.g. http://127.0.0.1:8080. */
+  readonly url: string | null;
+  readonly adminKey: string;
+  readonly sandboxes: Map<string, StripeSandbox>;
+  close(): Promise<void>;
+}
+
+async function resolveAdminKey(db: Database, config: Config): Promise<string> {
+  if (config.adminKey) return config.adminKey;
+  const stored = await readSetting(db, 'admin_key');
+  return stored ?? writeSettingOnce(db, 'admin_key', newAdminKey());
+}
+
+/** The demo merchant of a sandbox install: created once, its key kept so every start can print it. */
+export async function ensureDemoMerchant(db: Database, now: Date): Promise<{ id: string; apiKey: string }> {
+  const id = await readSetting(db, 'demo_merchant_id');
+  const apiKey = await readSetting(db, 'demo_merchant_key');
+  if (id && apiKey) return { id, apiKey };
+  return db.transaction(async (tx) => {
+    const { merchant, apiKey: key } = await createMerchant(tx, 'Demo Shop', now, newMerchantKey());
+    await tx.query("INSERT INTO platform_settings (key, value) VALUES ('demo_merchant_id', $1), ('demo_merchant_key', $2)", [merchant.id, key]);
+    return { id: merchant.id, apiKey: key };
+  });
+}
+
+export async function startApp(options: StartOptions = {}): Promise<RunningApp> {
+  checkLimits();
+  const config = options.config ?? loadConfig();
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.databasePoolSize });
+  try {
+    await migrate(db);
+    const adminKey = await resolveAdminKey(db, config);
+    const channels = config.sandbox ? await configureSandboxChannels(clock) : configureEnvironmentChannels(process.env, clock);
+    const ctx: AppContext = { config, db, clock, logger, metrics: createMetrics(), channels: channels.registry, adminKeyHash: hashKey(adminKey) };
+    const server = await buildServer(ctx, { register: (app) => registerSandboxRoutes(app, channels.sandboxes) });
+    let url: string | null = null;
+    if (options.listen ?? true) {
+      await server.listen({ host: config.host, port: config.port });
+      const address = server.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      url = config.publicUrl ?? `http://${config.host}:${port}`;
+      for (const [id, sandbox] of channels.sandboxes) sandbox.setWebhookUrl(`${url}/notify/${id}`);
+    }
+    const stopWorkers = config.workers ? startWorkers(ctx) : async () => {};
+    return {
+      ctx, server, url, adminKey, sandboxes: channels.sandboxes,
+      async close() {
+        await stopWorkers();
+        await server.close();
+        await channels.close();
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}

@@ -1,0 +1,95 @@
+// The connector contract: what the payment flow needs from any channel, whatever its protocol.
+// Connectors are stateless translators; they never touch the database.
+// Operating outcomes (a decline, a timeout) are values; only programmer errors throw.
+
+export type ChannelMethod = 'card' | 'alipay' | 'wechat_pay';
+
+export interface ChannelPaymentRequest {
+  /** Our trade number for this attempt; sent as the channel's idempotency key. Unique per attempt. */
+  readonly out_trade_no: string;
+  readonly amount: bigint; // minor units
+  readonly currency: string; // ISO 4217, upper case
+  readonly method: ChannelMethod;
+  readonly description: string;
+  /** Method data from the payer (for cards: a payment method token such as pm_card_visa). */
+  readonly payment_method_data: Readonly<Record<string, string>>;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/**
+ * What the channel said about a payment. `pending` covers every status the channel has not
+ * made final (processing, requires_capture, ... and anything unknown).
+ */
+export type ChannelPaymentStatus = 'succeeded' | 'failed' | 'pending' | 'requires_action';
+
+export interface ChannelPaymentResult {
+  readonly kind: 'result';
+  readonly status: ChannelPaymentStatus;
+  readonly channel_txn_id: string | null;
+  readonly amount: bigint;
+  readonly currency: string;
+  /** Channel's own decline or error code when status is failed. */
+  readonly failure_code: string | null;
+  readonly failure_message: string | null;
+  /** True when the status map says a decline is definite and safe to retry on another channel. */
+  readonly retryable_elsewhere: boolean;
+  readonly next_action: { readonly type: 'qr_code' | 'redirect'; readonly url: string } | null;
+}
+
+/**
+ * The call did not give a definite answer.
+ * - `not_sent`: the request certainly never reached the channel (connection refused, circuit open):
+ *   no money can have moved.
+ * - `unknown`: it may have reached the channel (timeout, reset after sending, 5xx): ask the channel.
+ */
+export type ChannelCallFailure =
+  | { readonly kind: 'not_sent'; readonly reason: string }
+  | { readonly kind: 'unknown'; readonly reason: string };
+
+export type ChannelPaymentOutcome = ChannelPaymentResult | ChannelCallFailure;
+
+export interface ChannelRefundRequest {
+  readonly out_trade_no: string; // the attempt's trade number
+  readonly channel_txn_id: string | null;
+  readonly out_refund_no: string; // our refund id, sent as the idempotency key
+  readonly amount: bigint;
+  readonly currency: string;
+}
+
+export type ChannelRefundStatus = 'succeeded' | 'failed' | 'pending';
+
+export interface ChannelRefundResult {
+  readonly kind: 'result';
+  readonly status: ChannelRefundStatus;
+  readonly channel_refund_id: string | null;
+  readonly amount: bigint;
+  readonly currency: string;
+  readonly failure_code: string | null;
+}
+
+export type ChannelRefundOutcome = ChannelRefundResult | ChannelCallFailure;
+
+/** A verified notification from the channel about one attempt. */
+export interface ChannelNotification {
+  readonly event_id: string;
+  readonly out_trade_no: string;
+  readonly status: ChannelPaymentStatus;
+  readonly channel_txn_id: string | null;
+  readonly amount: bigint;
+  readonly currency: string;
+}
+
+export type NotificationVerdict =
+  | { readonly kind: 'verified'; readonly notification: ChannelNotification }
+  | { readonly kind: 'ignored'; readonly reason: string } // verified, but not about a payment outcome
+  | { readonly kind: 'rejected'; readonly reason: string }; // signature, age or shape is wrong
+
+export interface Connector {
+  /** The channel id this instance is configured for (e.g. `card_stripe_a`). */
+  readonly channel: string;
+  readonly methods: readonly ChannelMethod[];
+  createPayment(request: ChannelPaymentRequest): Promise<ChannelPaymentOutcome>;
+  queryPayment(out_trade_no: string, expected: { amount: bigint; currency: string }): Promise<ChannelPaymentOutcome>;
+  refund(request: ChannelRefundRequest): Promise<ChannelRefundOutcome>;
+  verifyNotification(rawBody: Buffer, headers: Readonly<Record<string, string | string[] | undefined>>): NotificationVerdict;
+}

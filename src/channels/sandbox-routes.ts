@@ -1,0 +1,63 @@
+// Sandbox control (API.md "Sandbox control"): faults, credentials and the sandbox's own books,
+// plus each sandbox's provider paths mounted under /sandbox/:channel on the main port.
+import type { FastifyInstance } from 'fastify';
+import { ClearwayError } from '../kernel/errors.ts';
+import type { StripeSandbox } from '../../sandbox/stripe/index.ts';
+
+export async function registerSandboxRoutes(app: FastifyInstance, sandboxes: Map<string, StripeSandbox>): Promise<void> {
+  const channelParams = { type: 'object', required: ['channel'], properties: { channel: { type: 'string', maxLength: 64 } } } as const;
+  const find = (channel: string): StripeSandbox => {
+    const sandbox = sandboxes.get(channel);
+    if (!sandbox) throw new ClearwayError('not_found', `No sandbox channel ${channel}.`, { param: 'channel' });
+    return sandbox;
+  };
+  for (const [id, sandbox] of sandboxes) await sandbox.register(app, `/sandbox/${id}`);
+
+  app.post<{ Params: { channel: string }; Body: Record<string, unknown> }>(
+    '/sandbox/:channel/faults',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['sandbox'],
+        summary: 'Change how a sandbox behaves from now on (fault injection).',
+        params: channelParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            error_rate: { type: 'number', minimum: 0, maximum: 1 },
+            timeout_rate: { type: 'number', minimum: 0, maximum: 1 },
+            latency_ms: { type: 'integer', minimum: 0, maximum: 60_000 },
+            outage: { type: 'boolean' },
+            late_success_rate: { type: 'number', minimum: 0, maximum: 1 },
+            duplicate_notify_rate: { type: 'number', minimum: 0, maximum: 1 },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const sandbox = find(request.params.channel);
+      sandbox.setFaults(request.body);
+      return { channel: request.params.channel, faults: sandbox.faults() };
+    },
+  );
+  app.delete<{ Params: { channel: string } }>(
+    '/sandbox/:channel/faults',
+    { config: { auth: 'admin' }, schema: { tags: ['sandbox'], summary: 'Reset a sandbox to no faults.', params: channelParams } },
+    async (request) => {
+      const sandbox = find(request.params.channel);
+      sandbox.resetFaults();
+      return { channel: request.params.channel, faults: sandbox.faults() };
+    },
+  );
+  app.get<{ Params: { channel: string } }>(
+    '/sandbox/:channel/credentials',
+    { config: { auth: 'admin' }, schema: { tags: ['sandbox'], summary: 'The sandbox\'s base URL and test credentials, named as the provider names them.', params: channelParams } },
+    async (request) => find(request.params.channel).credentials(),
+  );
+  app.get<{ Params: { channel: string } }>(
+    '/sandbox/:channel/ledger',
+    { config: { auth: 'any' }, schema: { tags: ['sandbox'], summary: 'What the sandbox itself charged and refunded per out_trade_no (minor units).', params: channelParams } },
+    async (request) => ({ data: find(request.params.channel).ledger() }),
+  );
+}

@@ -1,0 +1,65 @@
+// The `clearway` command: serve, migrate, demo, bench.
+import { loadConfig } from '../config.ts';
+import { openDatabase } from '../db/open.ts';
+import { migrate } from '../db/migrate.ts';
+import { ensureDemoMerchant, startApp } from '../app.ts';
+
+const usage = `usage: clearway <command>
+
+  serve     run the HTTP API, the sandbox channels and the workers (npm start)
+  migrate   apply pending database migrations and exit
+  demo      start like serve, then pay one demo order end to end and print it
+  bench     run the payment benchmark on a throwaway PostgreSQL server (npm run bench)
+
+configuration (environment): PORT, HOST, DATABASE_URL, CLEARWAY_DATA_DIR, CLEARWAY_ADMIN_KEY,
+CLEARWAY_SANDBOX, CLEARWAY_ORDER_TTL_SECONDS, CLEARWAY_RATE_LIMIT_PER_MINUTE, LOG_LEVEL — see README.md`;
+
+async function serve(): Promise<void> {
+  const app = await startApp();
+  const lines = [`Clearway is running at ${app.url} (store: ${app.ctx.db.kind})`, `  admin key:          ${app.adminKey}`];
+  if (app.ctx.config.sandbox) {
+    const demo = await ensureDemoMerchant(app.ctx.db, app.ctx.clock.now());
+    lines.push(`  demo merchant:      ${demo.id}`, `  demo merchant key:  ${demo.apiKey}`);
+    for (const [id, sandbox] of app.sandboxes) lines.push(`  sandbox ${id}:  ${sandbox.credentials().base_url} (also under ${app.url}/sandbox/${id})`);
+  }
+  lines.push(`  API docs:           ${app.url}/docs`, `  health:             ${app.url}/healthz   metrics: ${app.url}/metrics`, '');
+  process.stdout.write(lines.join('\n') + '\n');
+  const shutdown = (): void => {
+    app.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+async function migrateOnly(): Promise<void> {
+  const config = loadConfig();
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    const applied = await migrate(db);
+    process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'migrations are current\n');
+  } finally {
+    await db.close();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const command = argv[0];
+  switch (command) {
+    case 'serve':
+      return serve();
+    case 'migrate':
+      return migrateOnly();
+    case 'demo':
+      return (await import('./demo.ts')).runDemo();
+    case 'bench':
+      return (await import('../../bench/payments.ts')).runPaymentBenchmark(argv.slice(1));
+    default:
+      process.stderr.write(usage + '\n');
+      process.exitCode = command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`clearway: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,55 @@
+// Configuration from the environment, validated and frozen at start.
+import { limits } from './kernel/limits.ts';
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  /** Base URL the server is reached at (for printed links and sandbox webhooks). */
+  readonly publicUrl: string | null;
+  readonly databaseUrl: string | null;
+  readonly dataDir: string;
+  readonly adminKey: string | null;
+  readonly sandbox: boolean;
+  readonly orderTtlSeconds: number;
+  readonly rateLimitPerMinute: number;
+  readonly logLevel: string;
+  readonly workers: boolean;
+  readonly databasePoolSize: number;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === '1' || raw === 'true') return true;
+  if (raw === '0' || raw === 'false') return false;
+  throw new Error(`${name} must be 1 or 0, got ${JSON.stringify(raw)}`);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const adminKey = env.CLEARWAY_ADMIN_KEY || null;
+  if (adminKey !== null && adminKey.length < 16) throw new Error('CLEARWAY_ADMIN_KEY must be at least 16 characters');
+  return Object.freeze({
+    host: env.HOST || '127.0.0.1',
+    port: integer(env, 'PORT', 8080, 0, 65535),
+    publicUrl: env.CLEARWAY_PUBLIC_URL || null,
+    databaseUrl: env.DATABASE_URL || null,
+    dataDir: env.CLEARWAY_DATA_DIR || './.clearway',
+    adminKey,
+    sandbox: flag(env, 'CLEARWAY_SANDBOX', true),
+    orderTtlSeconds: integer(env, 'CLEARWAY_ORDER_TTL_SECONDS', 1800, 1, 30 * 24 * 3600),
+    rateLimitPerMinute: integer(env, 'CLEARWAY_RATE_LIMIT_PER_MINUTE', limits.rate_limit_requests_per_minute_max, 1, 100_000_000),
+    logLevel: env.LOG_LEVEL || 'info',
+    workers: flag(env, 'CLEARWAY_WORKERS', true),
+    databasePoolSize: integer(env, 'CLEARWAY_DB_POOL_SIZE', limits.database_pool_connections_max, 1, 500),
+  });
+}

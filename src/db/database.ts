@@ -1,0 +1,46 @@
+// One interface over both stores: embedded PGlite and a PostgreSQL server.
+// Repositories take a `Queryable`, so the same SQL runs inside or outside a transaction,
+// and a later batching executor can implement the same interface without touching the domain.
+
+export interface QueryResult<Row> {
+  readonly rows: Row[];
+  readonly rowCount: number;
+}
+
+export interface Queryable {
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>>;
+}
+
+export type StoreKind = 'pglite' | 'postgres';
+
+export interface Database extends Queryable {
+  readonly kind: StoreKind;
+  /**
+   * Runs `work` in one transaction. Serialization failures (40001) and deadlocks (40P01) are
+   * retried from the start, up to limits.transaction_retries_max times; `work` must therefore be
+   * free of side effects outside the database.
+   */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Runs a script of several statements (migrations). */
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const retryableSqlStates = new Set(['40001', '40P01']);
+
+export function isRetryableTransactionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && retryableSqlStates.has(code);
+}
+
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  const e = error as { code?: unknown; constraint?: unknown } | null;
+  if (e?.code !== '23505') return false;
+  return constraint === undefined || e.constraint === constraint;
+}
+
+/** Exponential backoff with jitter between transaction retries, in ms. */
+export function retryDelayMs(attempt: number): number {
+  const base = Math.min(2 ** attempt, 64);
+  return base + Math.floor(Math.random() * base);
+}

@@ -1,0 +1,37 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/database.ts';
+import type { Clock } from '../kernel/clock.ts';
+import type { ChannelRegistry } from '../channels/registry.ts';
+import type { Metrics } from './metrics.ts';
+
+/** Everything a route or worker needs, built once at start. */
+export interface AppContext {
+  readonly config: Config;
+  readonly db: Database;
+  readonly clock: Clock;
+  readonly metrics: Metrics;
+  readonly channels: ChannelRegistry;
+  readonly logger: Logger;
+  /** The admin key's hash (the key itself is never kept in memory longer than start-up). */
+  readonly adminKeyHash: string;
+}
+
+export type Principal = { readonly kind: 'admin' } | { readonly kind: 'merchant'; readonly merchantId: string };
+
+export type RouteAuth = 'none' | 'admin' | 'merchant' | 'any';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+    idempotency: { owner: string; key: string; settled: boolean } | null;
+  }
+  interface FastifyContextConfig {
+    auth?: RouteAuth;
+  }
+}
+
+export function merchantIdOf(principal: Principal | null): string {
+  if (principal?.kind !== 'merchant') throw new Error('assertion failed: route requires a merchant principal');
+  return principal.merchantId;
+}

@@ -1,0 +1,49 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  readonly httpDuration: Histogram<'method' | 'route'>;
+  readonly payments: Counter<'status' | 'channel' | 'method'>;
+  readonly channelCalls: Histogram<'channel' | 'flow' | 'outcome'>;
+  readonly outboxBacklog: Gauge;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'clearway_process_' });
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'clearway_http_requests_total',
+      help: 'HTTP requests by method, route and status code.',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'clearway_http_request_duration_seconds',
+      help: 'HTTP request latency by method and route.',
+      labelNames: ['method', 'route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    payments: new Counter({
+      name: 'clearway_payments_total',
+      help: 'Payments reaching a status, by status, channel and method.',
+      labelNames: ['status', 'channel', 'method'],
+      registers: [registry],
+    }),
+    channelCalls: new Histogram({
+      name: 'clearway_channel_call_duration_seconds',
+      help: 'Connector calls by channel, flow and outcome.',
+      labelNames: ['channel', 'flow', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    outboxBacklog: new Gauge({
+      name: 'clearway_outbox_backlog',
+      help: 'Outbox events not yet published.',
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto';
+
+// Ids carry a prefix naming their kind, then 24 base32 characters of randomness.
+export const idPrefixes = Object.freeze({
+  merchant: 'mch',
+  order: 'ord',
+  payment: 'pay',
+  attempt: 'att',
+  refund: 'ref',
+  coupon: 'cpn',
+  event: 'evt',
+  webhook_endpoint: 'whe',
+  journal: 'jrn',
+  payout: 'po',
+  request: 'req',
+});
+
+export type IdKind = keyof typeof idPrefixes;
+
+const alphabet = '0123456789abcdefghjkmnpqrstvwxyz';
+const bodyLength = 24;
+
+export function newId(kind: IdKind): string {
+  const bytes = randomBytes(bodyLength);
+  let body = '';
+  for (const byte of bytes) body += alphabet[byte & 31];
+  return `${idPrefixes[kind]}_${body}`;
+}
+
+const idPattern = new RegExp(`^[a-z]{2,3}_[${alphabet}]{${bodyLength}}$`);
+
+export function isIdOf(kind: IdKind, value: unknown): value is string {
+  return typeof value === 'string' && value.startsWith(`${idPrefixes[kind]}_`) && idPattern.test(value);
+}
+
+/** JSON-schema pattern for an id of one kind (used by request schemas). */
+export function idSchemaPattern(kind: IdKind): string {
+  return `^${idPrefixes[kind]}_[${alphabet}]{${bodyLength}}$`;
+}

@@ -1,0 +1,77 @@
+import type { Queryable } from '../db/database.ts';
+import { ClearwayError } from '../kernel/errors.ts';
+import type { PricingStep } from './domain/pricing.ts';
+import { transitionOrder, type OrderEvent, type OrderStatus } from './domain/order-state.ts';
+
+export interface OrderItemRecord {
+  name: string;
+  sku: string | null;
+  unit_amount: string; // minor units as decimal text inside jsonb
+  quantity: number;
+  amount_subtotal: string;
+  amount_discount: string;
+  amount_total: string;
+}
+
+export interface OrderRow {
+  id: string;
+  merchant_id: string;
+  status: OrderStatus;
+  currency: string;
+  items: OrderItemRecord[];
+  amount_subtotal: bigint;
+  amount_discount: bigint;
+  amount_total: bigint;
+  amount_refunded: bigint;
+  pricing_log: PricingStep[];
+  coupon_ids: string[];
+  customer: { id?: string; email?: string } | null;
+  metadata: Record<string, string>;
+  cancellation_reason: string | null;
+  expires_at: Date;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export async function insertOrder(tx: Queryable, order: Omit<OrderRow, 'version' | 'updated_at' | 'amount_refunded' | 'cancellation_reason'>): Promise<void> {
+  await tx.query(
+    `INSERT INTO orders (id, merchant_id, status, currency, items, amount_subtotal, amount_discount, amount_total,
+       pricing_log, coupon_ids, customer, metadata, expires_at, created_at, updated_at)
+     VALUES ($1,$2,$3,$4,$5::jsonb,$6,$7,$8,$9::jsonb,$10,$11::jsonb,$12::jsonb,$13,$14,$14)`,
+    [order.id, order.merchant_id, order.status, order.currency, JSON.stringify(order.items), order.amount_subtotal, order.amount_discount,
+      order.amount_total, JSON.stringify(order.pricing_log), order.coupon_ids, order.customer === null ? null : JSON.stringify(order.customer),
+      JSON.stringify(order.metadata), order.expires_at, order.created_at],
+  );
+}
+
+export async function findOrder(db: Queryable, merchantId: string, id: string, lock = false): Promise<OrderRow | null> {
+  const { rows } = await db.query<OrderRow>(
+    `SELECT * FROM orders WHERE id = $1 AND merchant_id = $2${lock ? ' FOR UPDATE' : ''}`,
+    [id, merchantId],
+  );
+  return rows[0] ?? null;
+}
+
+/**
+ * Moves an order by one event of its transition table, with a version check.
+ * The caller holds the row lock (SELECT ... FOR UPDATE) in the same transaction.
+ */
+export async function applyOrderEvent(
+  tx: Queryable,
+  order: OrderRow,
+  event: OrderEvent,
+  now: Date,
+  rejection: 'order_not_payable' | 'order_not_cancellable' | 'concurrent_update',
+  extra: { cancellation_reason?: string } = {},
+): Promise<OrderRow> {
+  const next = transitionOrder(order.status, event);
+  if (!next.ok) throw new ClearwayError(rejection, `Order ${order.id} is ${order.status}: ${next.rejection}.`);
+  const result = await tx.query(
+    `UPDATE orders SET status = $3, version = version + 1, updated_at = $4, cancellation_reason = COALESCE($5, cancellation_reason)
+     WHERE id = $1 AND version = $2`,
+    [order.id, order.version, next.state, now, extra.cancellation_reason ?? null],
+  );
+  if (result.rowCount !== 1) throw new ClearwayError('concurrent_update', `Order ${order.id} changed meanwhile.`);
+  return { ...order, status: next.state, version: order.version + 1, updated_at: now, cancellation_reason: extra.cancellation_reason ?? order.cancellation_reason };
+}

@@ -1,0 +1,111 @@
+import { newId } from '../kernel/ids.ts';
+import { ClearwayError } from '../kernel/errors.ts';
+import { normalizeCurrency } from '../kernel/currency.ts';
+import { limits } from '../kernel/limits.ts';
+import type { AppContext } from '../http/context.ts';
+import { appendEvents } from '../outbox/outbox.ts';
+import { couponsByCodes, redeemCoupons, releaseCoupons, toPricingCoupon } from './coupons.ts';
+import { priceOrder, type PricedOrder } from './domain/pricing.ts';
+import { applyOrderEvent, findOrder, insertOrder, type OrderRow } from './repository.ts';
+
+export interface OrderRequest {
+  currency: string;
+  items: { name: string; unit_amount: number; quantity: number; sku?: string }[];
+  coupon_codes?: string[];
+  customer?: { id?: string; email?: string };
+  expected_amount_total?: number;
+  metadata?: Record<string, string>;
+}
+
+export async function priceOrderRequest(ctx: AppContext, merchantId: string, body: OrderRequest) {
+  const currency = normalizeCurrency(body.currency);
+  if (currency === undefined) throw new ClearwayError('unsupported_currency', `Unknown currency ${body.currency}.`, { param: 'currency' });
+  const coupons = await couponsByCodes(ctx.db, merchantId, body.coupon_codes ?? []);
+  const priced = priceOrder({
+    currency,
+    items: body.items.map((item) => ({ name: item.name, unit_amount: BigInt(item.unit_amount), quantity: item.quantity, sku: item.sku ?? null })),
+    coupons: coupons.map(toPricingCoupon),
+    now: ctx.clock.now(),
+  });
+  if (!priced.ok) throw new ClearwayError(priced.code, priced.message, { param: priced.param });
+  if (body.expected_amount_total !== undefined && BigInt(body.expected_amount_total) !== priced.value.amount_total) {
+    throw new ClearwayError(
+      'amount_mismatch',
+      `expected_amount_total ${body.expected_amount_total} differs from the priced total ${priced.value.amount_total}.`,
+      { param: 'expected_amount_total' },
+    );
+  }
+  return priced.value;
+}
+
+function couponParams(body: OrderRequest, priced: PricedOrder): string[] {
+  const codes = body.coupon_codes ?? [];
+  return priced.applied_coupons.map((coupon) => `coupon_codes[${codes.indexOf(coupon.code)}]`);
+}
+
+export async function createOrder(ctx: AppContext, merchantId: string, body: OrderRequest): Promise<OrderRow> {
+  const priced = await priceOrderRequest(ctx, merchantId, body);
+  const now = ctx.clock.now();
+  const order: Omit<OrderRow, 'version' | 'updated_at' | 'amount_refunded' | 'cancellation_reason'> = {
+    id: newId('order'),
+    merchant_id: merchantId,
+    status: 'pending_payment',
+    currency: priced.currency,
+    items: priced.items.map((item) => ({
+      name: item.name,
+      sku: item.sku,
+      unit_amount: String(item.unit_amount),
+      quantity: item.quantity,
+      amount_subtotal: String(item.amount_subtotal),
+      amount_discount: String(item.amount_discount),
+      amount_total: String(item.amount_total),
+    })),
+    amount_subtotal: priced.amount_subtotal,
+    amount_discount: priced.amount_discount,
+    amount_total: priced.amount_total,
+    pricing_log: priced.pricing_log,
+    coupon_ids: priced.applied_coupons.map((c) => c.id),
+    customer: body.customer ?? null,
+    metadata: body.metadata ?? {},
+    expires_at: new Date(now.getTime() + ctx.config.orderTtlSeconds * 1000),
+    created_at: now,
+  };
+  await ctx.db.transaction(async (tx) => {
+    await insertOrder(tx, order);
+    await redeemCoupons(tx, order.id, order.coupon_ids, couponParams(body, priced));
+    await appendEvents(tx, [{ merchantId, type: 'order.created', objectId: order.id, payload: { order_id: order.id, amount_total: String(order.amount_total) } }], now);
+  });
+  return { ...order, version: 1, updated_at: now, amount_refunded: 0n, cancellation_reason: null };
+}
+
+export async function cancelOrder(ctx: AppContext, merchantId: string, orderId: string): Promise<OrderRow> {
+  return ctx.db.transaction(async (tx) => {
+    const order = await findOrder(tx, merchantId, orderId, true);
+    if (!order) throw new ClearwayError('not_found', `No order ${orderId}.`, { param: 'id' });
+    const now = ctx.clock.now();
+    const cancelled = await applyOrderEvent(tx, order, 'cancel', now, 'order_not_cancellable', { cancellation_reason: 'requested_by_merchant' });
+    await releaseCoupons(tx, order.id);
+    await appendEvents(tx, [{ merchantId, type: 'order.cancelled', objectId: order.id, payload: { order_id: order.id, reason: 'requested_by_merchant' } }], now);
+    return cancelled;
+  });
+}
+
+/**
+ * Cancels orders left unpaid past expires_at. Safe in several processes at once:
+ * rows are claimed with FOR UPDATE SKIP LOCKED.
+ */
+export async function expireOrders(ctx: AppContext): Promise<number> {
+  return ctx.db.transaction(async (tx) => {
+    const now = ctx.clock.now();
+    const { rows } = await tx.query<OrderRow>(
+      `SELECT * FROM orders WHERE status = 'pending_payment' AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      [now, limits.order_expiry_batch_max],
+    );
+    for (const order of rows) {
+      await applyOrderEvent(tx, order, 'expire', now, 'concurrent_update', { cancellation_reason: 'expired' });
+      await releaseCoupons(tx, order.id);
+      await appendEvents(tx, [{ merchantId: order.merchant_id, type: 'order.cancelled', objectId: order.id, payload: { order_id: order.id, reason: 'expired' } }], now);
+    }
+    return rows.length;
+  });
+}

@@ -1,0 +1,36 @@
+import type { Queryable } from '../db/database.ts';
+import { newId } from '../kernel/ids.ts';
+
+// Events are written to the outbox in the same transaction as the state change they describe.
+// The relay (webhooks, finance stream) reads them from here.
+
+export type EventType =
+  | 'order.created'
+  | 'order.paid'
+  | 'order.cancelled'
+  | 'payment.created'
+  | 'payment.requires_action'
+  | 'payment.succeeded'
+  | 'payment.failed'
+  | 'payment.canceled'
+  | 'refund.created'
+  | 'refund.succeeded'
+  | 'refund.failed';
+
+export interface OutboxEvent {
+  readonly merchantId: string;
+  readonly type: EventType;
+  readonly objectId: string;
+  readonly payload: unknown;
+}
+
+export async function appendEvents(tx: Queryable, events: readonly OutboxEvent[], now: Date): Promise<void> {
+  if (events.length === 0) return;
+  const values: unknown[] = [];
+  const rows = events.map((event, index) => {
+    values.push(newId('event'), event.merchantId, event.type, event.objectId, JSON.stringify(event.payload), now);
+    const base = index * 6;
+    return `($${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5}::jsonb, $${base + 6})`;
+  });
+  await tx.query(`INSERT INTO outbox_events (id, merchant_id, type, object_id, payload, created_at) VALUES ${rows.join(', ')}`, values);
+}

@@ -1,0 +1,64 @@
+import type { FastifyInstance } from 'fastify';
+import type { ChannelNotification, ChannelPaymentResult } from '../channels/contract.ts';
+import type { AppContext } from '../http/context.ts';
+import { recordAttemptOutcome } from './record-outcome.ts';
+import { findAttemptByTradeNo } from './repository.ts';
+
+// Channel notifications arrive in each provider's own protocol. The raw body is verified by the
+// channel's connector before anything in it is believed; then the same transition functions as
+// every other source of news apply it.
+
+function asResult(notification: ChannelNotification): ChannelPaymentResult {
+  return {
+    kind: 'result',
+    status: notification.status,
+    channel_txn_id: notification.channel_txn_id,
+    amount: notification.amount,
+    currency: notification.currency,
+    failure_code: notification.status === 'failed' ? 'channel_notified_failure' : null,
+    failure_message: null,
+    retryable_elsewhere: false, // a notification never triggers failover: only the synchronous flow may
+    next_action: null,
+  };
+}
+
+export function registerNotificationRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 256 * 1024 }, (_request, body, done) => done(null, body));
+    scope.post<{ Params: { channel: string }; Body: Buffer }>(
+      '/notify/:channel',
+      {
+        config: { auth: 'none' },
+        schema: {
+          tags: ['notifications'],
+          summary: 'Channel notifications, in each provider\'s own protocol; verified before anything is read.',
+          params: { type: 'object', required: ['channel'], properties: { channel: { type: 'string', maxLength: 64 } } },
+        },
+      },
+      async (request, reply) => {
+        const channel = ctx.channels.get(request.params.channel);
+        if (!channel) return reply.code(404).send({ received: false, reason: 'unknown_channel' });
+        const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const verdict = channel.connector.verifyNotification(raw, request.headers);
+        if (verdict.kind === 'rejected') {
+          request.log.warn({ channel: channel.config.id, reason: verdict.reason }, 'notification rejected');
+          return reply.code(400).send({ received: false, reason: verdict.reason });
+        }
+        if (verdict.kind === 'ignored') return { received: true };
+        const notification = verdict.notification;
+        const attempt = await findAttemptByTradeNo(ctx.db, notification.out_trade_no);
+        if (!attempt || attempt.channel !== channel.config.id) {
+          request.log.warn({ channel: channel.config.id, out_trade_no: notification.out_trade_no }, 'notification for an unknown attempt');
+          return { received: true };
+        }
+        if (notification.amount !== attempt.amount || notification.currency !== attempt.currency) {
+          request.log.error({ attempt_id: attempt.id, notified: String(notification.amount), expected: String(attempt.amount) }, 'notification amount or currency mismatch; nothing changed');
+          return reply.code(400).send({ received: false, reason: 'amount_mismatch' });
+        }
+        await recordAttemptOutcome(ctx, attempt.id, asResult(notification), null);
+        return { received: true };
+      },
+    );
+  });
+}

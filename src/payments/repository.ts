@@ -1,0 +1,170 @@
+import type { Queryable } from '../db/database.ts';
+import { ClearwayError } from '../kernel/errors.ts';
+import type { ChannelMethod } from '../channels/contract.ts';
+import type { AttemptStatus } from './domain/attempt-state.ts';
+import type { PaymentStatus } from './domain/payment-state.ts';
+import type { RefundStatus } from './domain/refund-state.ts';
+
+export interface RiskAssessment {
+  decision: 'approve' | 'review' | 'decline';
+  score: number;
+  reasons: string[];
+}
+
+export interface PaymentRow {
+  id: string;
+  merchant_id: string;
+  order_id: string;
+  status: PaymentStatus;
+  amount: bigint;
+  currency: string;
+  method: ChannelMethod;
+  channel: string | null;
+  amount_captured: bigint;
+  amount_refunded: bigint;
+  amount_refund_pending: bigint;
+  failure_code: string | null;
+  failure_message: string | null;
+  next_action: { type: 'qr_code' | 'redirect'; url: string } | null;
+  risk: RiskAssessment;
+  payment_method_data: Record<string, string>;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface AttemptRow {
+  id: string;
+  payment_id: string;
+  merchant_id: string;
+  channel: string;
+  status: AttemptStatus;
+  out_trade_no: string;
+  channel_txn_id: string | null;
+  amount: bigint;
+  currency: string;
+  routing_reason: string;
+  failure_code: string | null;
+  failure_message: string | null;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface RefundRow {
+  id: string;
+  merchant_id: string;
+  payment_id: string;
+  attempt_id: string;
+  amount: bigint;
+  currency: string;
+  status: RefundStatus;
+  channel_refund_id: string | null;
+  failure_code: string | null;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export async function insertPayment(tx: Queryable, p: Omit<PaymentRow, 'version' | 'updated_at' | 'amount_captured' | 'amount_refunded' | 'amount_refund_pending' | 'failure_code' | 'failure_message' | 'next_action'>): Promise<void> {
+  await tx.query(
+    `INSERT INTO payments (id, merchant_id, order_id, status, amount, currency, method, channel, risk, payment_method_data, created_at, updated_at)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::jsonb,$10::jsonb,$11,$11)`,
+    [p.id, p.merchant_id, p.order_id, p.status, p.amount, p.currency, p.method, p.channel, JSON.stringify(p.risk), JSON.stringify(p.payment_method_data), p.created_at],
+  );
+}
+
+export async function insertAttempt(tx: Queryable, a: Omit<AttemptRow, 'version' | 'updated_at' | 'channel_txn_id' | 'failure_code' | 'failure_message'>): Promise<void> {
+  await tx.query(
+    `INSERT INTO attempts (id, payment_id, merchant_id, channel, status, out_trade_no, amount, currency, routing_reason, created_at, updated_at)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$10)`,
+    [a.id, a.payment_id, a.merchant_id, a.channel, a.status, a.out_trade_no, a.amount, a.currency, a.routing_reason, a.created_at],
+  );
+}
+
+export async function findPayment(db: Queryable, merchantId: string, id: string, lock = false): Promise<PaymentRow | null> {
+  const { rows } = await db.query<PaymentRow>(`SELECT * FROM payments WHERE id = $1 AND merchant_id = $2${lock ? ' FOR UPDATE' : ''}`, [id, merchantId]);
+  return rows[0] ?? null;
+}
+
+export async function findPaymentById(db: Queryable, id: string, lock = false): Promise<PaymentRow | null> {
+  const { rows } = await db.query<PaymentRow>(`SELECT * FROM payments WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
+  return rows[0] ?? null;
+}
+
+export async function findAttempt(db: Queryable, id: string, lock = false): Promise<AttemptRow | null> {
+  const { rows } = await db.query<AttemptRow>(`SELECT * FROM attempts WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
+  return rows[0] ?? null;
+}
+
+export async function findAttemptByTradeNo(db: Queryable, outTradeNo: string): Promise<AttemptRow | null> {
+  const { rows } = await db.query<AttemptRow>('SELECT * FROM attempts WHERE out_trade_no = $1', [outTradeNo]);
+  return rows[0] ?? null;
+}
+
+export async function attemptsOf(db: Queryable, paymentIds: readonly string[]): Promise<Map<string, AttemptRow[]>> {
+  const byPayment = new Map<string, AttemptRow[]>();
+  if (paymentIds.length === 0) return byPayment;
+  const { rows } = await db.query<AttemptRow>('SELECT * FROM attempts WHERE payment_id = ANY($1::text[]) ORDER BY created_at, id', [paymentIds]);
+  for (const row of rows) byPayment.set(row.payment_id, [...(byPayment.get(row.payment_id) ?? []), row]);
+  return byPayment;
+}
+
+export interface PaymentChange {
+  status: PaymentStatus;
+  channel?: string;
+  amount_captured?: bigint;
+  failure_code?: string | null;
+  failure_message?: string | null;
+  next_action?: PaymentRow['next_action'];
+}
+
+/** Writes a payment's next state with a version check (the caller holds the row lock). */
+export async function updatePayment(tx: Queryable, payment: PaymentRow, change: PaymentChange, now: Date): Promise<PaymentRow> {
+  const next: PaymentRow = {
+    ...payment,
+    ...change,
+    channel: change.channel ?? payment.channel,
+    amount_captured: change.amount_captured ?? payment.amount_captured,
+    failure_code: change.failure_code === undefined ? payment.failure_code : change.failure_code,
+    failure_message: change.failure_message === undefined ? payment.failure_message : change.failure_message,
+    next_action: change.next_action === undefined ? payment.next_action : change.next_action,
+    version: payment.version + 1,
+    updated_at: now,
+  };
+  const result = await tx.query(
+    `UPDATE payments SET status = $3, channel = $4, amount_captured = $5, failure_code = $6, failure_message = $7, next_action = $8::jsonb,
+       version = version + 1, updated_at = $9
+     WHERE id = $1 AND version = $2`,
+    [payment.id, payment.version, next.status, next.channel, next.amount_captured, next.failure_code, next.failure_message,
+      next.next_action === null ? null : JSON.stringify(next.next_action), now],
+  );
+  if (result.rowCount !== 1) throw new ClearwayError('concurrent_update', `Payment ${payment.id} changed meanwhile.`);
+  return next;
+}
+
+export interface AttemptChange {
+  status: AttemptStatus;
+  channel_txn_id?: string | null;
+  failure_code?: string | null;
+  failure_message?: string | null;
+}
+
+export async function updateAttempt(tx: Queryable, attempt: AttemptRow, change: AttemptChange, now: Date): Promise<AttemptRow> {
+  const next: AttemptRow = {
+    ...attempt,
+    status: change.status,
+    channel_txn_id: change.channel_txn_id ?? attempt.channel_txn_id,
+    failure_code: change.failure_code === undefined ? attempt.failure_code : change.failure_code,
+    failure_message: change.failure_message === undefined ? attempt.failure_message : change.failure_message,
+    version: attempt.version + 1,
+    updated_at: now,
+  };
+  const result = await tx.query(
+    `UPDATE attempts SET status = $3, channel_txn_id = $4, failure_code = $5, failure_message = $6, version = version + 1, updated_at = $7
+     WHERE id = $1 AND version = $2`,
+    [attempt.id, attempt.version, next.status, next.channel_txn_id, next.failure_code, next.failure_message, now],
+  );
+  if (result.rowCount !== 1) throw new ClearwayError('concurrent_update', `Attempt ${attempt.id} changed meanwhile.`);
+  return next;
+}

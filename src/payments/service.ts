@@ -1,0 +1,107 @@
+// A payment, end to end: record the intent, call the channel with no transaction open, record
+// the outcome; fail over only when the previous attempt certainly took no money.
+import type { ChannelMethod, ChannelPaymentOutcome } from '../channels/contract.ts';
+import type { Channel } from '../channels/registry.ts';
+import { ClearwayError } from '../kernel/errors.ts';
+import { newId } from '../kernel/ids.ts';
+import { limits } from '../kernel/limits.ts';
+import type { AppContext } from '../http/context.ts';
+import { applyOrderEvent, findOrder } from '../orders/repository.ts';
+import { appendEvents } from '../outbox/outbox.ts';
+import { recordAttemptOutcome, type NextChannel } from './record-outcome.ts';
+import { insertAttempt, insertPayment, type AttemptRow, type PaymentRow, type RiskAssessment } from './repository.ts';
+
+export interface PaymentRequest {
+  order_id: string;
+  method: ChannelMethod;
+  payment_method_data?: Record<string, string>;
+  preferred_channel?: string;
+}
+
+/** Risk screening arrives with the risk engine; until then every payment is recorded as unscreened. */
+const unscreened: RiskAssessment = { decision: 'approve', score: 0, reasons: ['risk_engine_not_configured'] };
+
+interface PlannedChannel {
+  readonly channel: Channel;
+  readonly routing_reason: string;
+}
+
+/** The channels to try, in order: the preferred one first when it can take the payment. */
+export function planChannels(ctx: AppContext, method: ChannelMethod, currency: string, amount: bigint, preferred?: string): PlannedChannel[] {
+  const candidates = ctx.channels.candidates(method, currency, amount);
+  const ordered = preferred ? [...candidates.filter((c) => c.config.id === preferred), ...candidates.filter((c) => c.config.id !== preferred)] : candidates;
+  return ordered.slice(0, limits.payment_attempts_max).map((channel, index) => ({
+    channel,
+    routing_reason:
+      index === 0
+        ? channel.config.id === preferred
+          ? `preferred_channel: ${preferred}`
+          : `first of ${candidates.length} channel(s) supporting ${method} in ${currency} for this amount`
+        : `failover #${index}: previous channel certainly did not charge`,
+  }));
+}
+
+async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRequest, plan: PlannedChannel[]): Promise<{ payment: PaymentRow; attempt: AttemptRow }> {
+  return ctx.db.transaction(async (tx) => {
+    const now = ctx.clock.now();
+    const order = await findOrder(tx, merchantId, body.order_id, true);
+    if (!order) throw new ClearwayError('not_found', `No order ${body.order_id}.`, { param: 'order_id' });
+    if (order.amount_total <= 0n) throw new ClearwayError('order_not_payable', `Order ${order.id} has nothing to pay.`, { param: 'order_id' });
+    await applyOrderEvent(tx, order, 'payment_started', now, 'order_not_payable');
+    const first = plan[0]!;
+    const payment: PaymentRow = {
+      id: newId('payment'), merchant_id: merchantId, order_id: order.id, status: 'processing', amount: order.amount_total, currency: order.currency,
+      method: body.method, channel: first.channel.config.id, amount_captured: 0n, amount_refunded: 0n, amount_refund_pending: 0n, failure_code: null,
+      failure_message: null, next_action: null, risk: unscreened, payment_method_data: body.payment_method_data ?? {}, version: 1, created_at: now, updated_at: now,
+    };
+    await insertPayment(tx, payment);
+    const attemptId = newId('attempt');
+    const attempt: AttemptRow = {
+      id: attemptId, payment_id: payment.id, merchant_id: merchantId, channel: first.channel.config.id, status: 'created', out_trade_no: attemptId,
+      channel_txn_id: null, amount: payment.amount, currency: payment.currency, routing_reason: first.routing_reason, failure_code: null,
+      failure_message: null, version: 1, created_at: now, updated_at: now,
+    };
+    await insertAttempt(tx, attempt);
+    await appendEvents(tx, [{ merchantId, type: 'payment.created', objectId: payment.id, payload: { payment_id: payment.id, order_id: order.id, amount: String(payment.amount), currency: payment.currency } }], now);
+    return { payment, attempt };
+  });
+}
+
+async function callChannel(ctx: AppContext, channel: Channel, payment: PaymentRow, attempt: AttemptRow): Promise<ChannelPaymentOutcome> {
+  const started = performance.now();
+  let outcome = await channel.connector.createPayment({
+    out_trade_no: attempt.out_trade_no, amount: attempt.amount, currency: attempt.currency, method: payment.method,
+    description: `Clearway order ${payment.order_id}`, payment_method_data: payment.payment_method_data,
+    metadata: { payment_id: payment.id, order_id: payment.order_id },
+  });
+  ctx.metrics.channelCalls.observe({ channel: channel.config.id, flow: 'create', outcome: outcome.kind === 'result' ? outcome.status : outcome.kind }, (performance.now() - started) / 1000);
+  if (outcome.kind === 'unknown') {
+    // Ambiguous: ask the channel before anything else. If it still cannot say, the repair job will.
+    outcome = await channel.connector.queryPayment(attempt.out_trade_no, { amount: attempt.amount, currency: attempt.currency });
+  }
+  return outcome;
+}
+
+export async function createPayment(ctx: AppContext, merchantId: string, body: PaymentRequest): Promise<string> {
+  const order = await findOrder(ctx.db, merchantId, body.order_id);
+  if (!order) throw new ClearwayError('not_found', `No order ${body.order_id}.`, { param: 'order_id' });
+  if (body.preferred_channel !== undefined && !ctx.channels.get(body.preferred_channel)) {
+    throw new ClearwayError('invalid_param', `No channel ${body.preferred_channel}.`, { param: 'preferred_channel' });
+  }
+  const plan = planChannels(ctx, body.method, order.currency, order.amount_total, body.preferred_channel);
+  if (plan.length === 0) {
+    const availability = ctx.channels.availability(body.method, order.currency, order.amount_total);
+    throw new ClearwayError('payment_method_unavailable', `No channel can take ${body.method} for this order${availability.available ? '' : `: ${availability.reason}`}.`, { param: 'method' });
+  }
+  const started = await startPayment(ctx, merchantId, body, plan);
+  let attempt: AttemptRow | null = started.attempt;
+  for (let index = 0; attempt !== null && index < plan.length; index++) {
+    const planned = plan[index]!;
+    const outcome = await callChannel(ctx, planned.channel, started.payment, attempt);
+    const following = plan[index + 1];
+    const next: NextChannel | null = following ? { channel: following.channel.config.id, routing_reason: following.routing_reason } : null;
+    const recorded = await recordAttemptOutcome(ctx, attempt.id, outcome, next);
+    attempt = recorded.nextAttempt;
+  }
+  return started.payment.id;
+}

@@ -1,0 +1,47 @@
+// Background workers of `clearway serve`. Each runs on its own interval, never overlaps itself,
+// and is safe to run in every process at once (the work it claims is locked with SKIP LOCKED).
+import type { AppContext } from '../http/context.ts';
+import { purgeIdempotencyKeys } from '../http/idempotency.ts';
+import { expireOrders } from '../orders/service.ts';
+import { repairAttempts, repairRefunds } from '../payments/repair.ts';
+
+export interface Worker {
+  readonly name: string;
+  readonly intervalMs: number;
+  run(ctx: AppContext): Promise<unknown>;
+}
+
+export const workers: readonly Worker[] = [
+  { name: 'order_expiry', intervalMs: 10_000, run: (ctx) => expireOrders(ctx) },
+  { name: 'attempt_repair', intervalMs: 15_000, run: (ctx) => repairAttempts(ctx, { staleAfterMs: 60_000 }) },
+  { name: 'refund_repair', intervalMs: 30_000, run: (ctx) => repairRefunds(ctx, { staleAfterMs: 60_000 }) },
+  { name: 'idempotency_purge', intervalMs: 3_600_000, run: (ctx) => purgeIdempotencyKeys(ctx) },
+];
+
+export function startWorkers(ctx: AppContext, list: readonly Worker[] = workers): () => Promise<void> {
+  const timers: NodeJS.Timeout[] = [];
+  const running = new Set<Promise<unknown>>();
+  let stopped = false;
+  for (const worker of list) {
+    let busy = false;
+    timers.push(
+      setInterval(() => {
+        if (busy || stopped) return;
+        busy = true;
+        const run = worker
+          .run(ctx)
+          .catch((error: unknown) => ctx.logger.error({ err: error, worker: worker.name }, 'worker run failed'))
+          .finally(() => {
+            busy = false;
+            running.delete(run);
+          });
+        running.add(run);
+      }, worker.intervalMs).unref(),
+    );
+  }
+  return async () => {
+    stopped = true;
+    for (const timer of timers) clearInterval(timer);
+    await Promise.allSettled([...running]);
+  };
+}

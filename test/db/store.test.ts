@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { openPglite } from '../../src/db/pglite.ts';
+import { openPostgres } from '../../src/db/postgres.ts';
+import { migrate, pendingMigrations, splitStatements } from '../../src/db/migrate.ts';
+
+describe('embedded PGlite store', () => {
+  it('refuses a data folder another process holds, and opens it once that process is gone', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'clearway-lock-'));
+    try {
+      const script = `import { openPglite } from ${JSON.stringify(path.resolve('src/db/pglite.ts'))};
+        const db = await openPglite({ dataDir: ${JSON.stringify(dir)} });
+        console.log('open'); setTimeout(async () => { await db.close(); process.exit(0); }, 4000);`;
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (d) => String(d).includes('open') && resolve());
+        child.on('exit', (code) => reject(new Error(`child exited early (${code})`)));
+      });
+      await expect(openPglite({ dataDir: dir })).rejects.toThrow(/in use by process/);
+      await new Promise((resolve) => child.on('exit', resolve));
+      const db = await openPglite({ dataDir: dir });
+      await migrate(db);
+      expect(await pendingMigrations(db)).toBe(0);
+      await db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('reads bigint columns as BigInt', async () => {
+    const db = await openPglite({ dataDir: 'memory' });
+    const { rows } = await db.query<{ a: bigint }>('SELECT 9007199254740993::bigint AS a');
+    expect(rows[0]!.a).toBe(9007199254740993n);
+    await db.close();
+  });
+
+  it('splits migration scripts into statements', () => {
+    expect(splitStatements('-- c\nCREATE TABLE a (x int);\nCREATE FUNCTION f() RETURNS int AS $$\nSELECT 1;\n$$ LANGUAGE sql;\n')).toEqual([
+      'CREATE TABLE a (x int);',
+      'CREATE FUNCTION f() RETURNS int AS $$\nSELECT 1;\n$$ LANGUAGE sql;',
+    ]);
+  });
+});
+
+describe.runIf(process.env.TEST_DATABASE_URL)('PostgreSQL server store', () => {
+  async function scratch() {
+    const name = `clearway_store_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
+    const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(process.env.TEST_DATABASE_URL!);
+    url.pathname = `/${name}`;
+    return openPostgres({ url: url.toString(), poolSize: 8 });
+  }
+
+  it('reads bigint as BigInt, and migrates concurrently without applying twice', async () => {
+    const db = await scratch();
+    const results = await Promise.all([migrate(db), migrate(db), migrate(db)]);
+    expect(results.flat().filter((name) => name.startsWith('1_')).length).toBe(1);
+    const { rows } = await db.query<{ a: bigint }>('SELECT 9007199254740993::bigint AS a');
+    expect(rows[0]!.a).toBe(9007199254740993n);
+    await db.close();
+  });
+
+  it('retries a transaction that lost a deadlock, so both writers finish', async () => {
+    const db = await scratch();
+    await db.exec('CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL); INSERT INTO accounts VALUES (1, 0), (2, 0);');
+    let runs = 0;
+    let arrived = 0;
+    let release!: () => void;
+    const barrier = new Promise<void>((resolve) => (release = resolve));
+    const transfer = (first: number, second: number) =>
+      db.transaction(async (tx) => {
+        runs++;
+        await tx.query('UPDATE accounts SET balance = balance + 1 WHERE id = $1', [first]);
+        if (++arrived === 2) release();
+        await barrier;
+        await tx.query('UPDATE accounts SET balance = balance + 1 WHERE id = $1', [second]);
+      });
+    await Promise.all([transfer(1, 2), transfer(2, 1)]);
+    expect(runs).toBe(3); // one of the two was chosen as the deadlock victim and ran again
+    const { rows } = await db.query<{ id: number; balance: bigint }>('SELECT id, balance FROM accounts ORDER BY id');
+    expect(rows.map((r) => r.balance)).toEqual([2n, 2n]);
+    await db.close();
+  });
+
+  it('retries serialization failures, and gives up after the limit with the error', async () => {
+    const db = await scratch();
+    let calls = 0;
+    const value = await db.transaction(async () => {
+      calls++;
+      if (calls < 3) throw Object.assign(new Error('could not serialize access'), { code: '40001' });
+      return 'done';
+    });
+    expect(value).toBe('done');
+    expect(calls).toBe(3);
+    await expect(db.transaction(async () => { throw Object.assign(new Error('always'), { code: '40001' }); })).rejects.toThrow('always');
+    await db.close();
+  });
+});

@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, stores, type TestApp } from '../support/harness.ts';
+
+// Every query is scoped to the key's merchant: another merchant's id answers 404, exactly like an
+// id that does not exist. This suite walks every route of the OpenAPI document, so a new route
+// without a case here fails the "covers every route" check.
+
+describe.each(stores)('keys and merchant scoping on %s', (store) => {
+  let t: TestApp;
+  let alice: { id: string; key: string };
+  let bob: { id: string; key: string };
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    t = await startTestApp(store);
+    alice = await t.newMerchant('Alice');
+    bob = await t.newMerchant('Bob');
+    const coupon = await t.request('POST', '/v1/coupons', { key: alice.key, body: { code: 'A10', percent_off: 10 } });
+    const order = await t.request('POST', '/v1/orders', { key: alice.key, body: { currency: 'USD', items: [{ name: 'A', unit_amount: 1000, quantity: 1 }] } });
+    const payOrder = await t.request('POST', '/v1/orders', { key: alice.key, body: { currency: 'USD', items: [{ name: 'B', unit_amount: 2000, quantity: 1 }] } });
+    const payment = await t.request('POST', '/v1/payments', { key: alice.key, body: { order_id: payOrder.body.id, method: 'card', payment_method_data: { token: 'pm_card_visa' } } });
+    ids.coupon = coupon.body.id;
+    ids.order = order.body.id;
+    ids.payment = payment.body.id;
+    ids.merchant = alice.id;
+  });
+  afterAll(async () => t?.close());
+
+  /** Each merchant route, as Bob trying Alice's objects: [method, path, body, expected status]. */
+  const crossMerchantCases = (): [string, string, unknown, number][] => [
+    ['GET', `/v1/coupons/${ids.coupon}`, undefined, 404],
+    ['GET', `/v1/orders/${ids.order}`, undefined, 404],
+    ['POST', `/v1/orders/${ids.order}/cancel`, undefined, 404],
+    ['GET', `/v1/orders/${ids.order}/payment_methods`, undefined, 404],
+    ['GET', `/v1/payments/${ids.payment}`, undefined, 404],
+    ['POST', '/v1/payments', { order_id: ids.order, method: 'card', payment_method_data: { token: 'pm_card_visa' } }, 404],
+    ['POST', `/v1/payments/${ids.payment}/refunds`, { amount: 100 }, 404],
+    ['GET', `/v1/payments/${ids.payment}/refunds`, undefined, 404],
+  ];
+
+  it('answers 404 for another merchant\'s object, with the same body as a missing one', async () => {
+    for (const [method, path, body, status] of crossMerchantCases()) {
+      const theirs = await t.request(method, path, { key: bob.key, body });
+      expect(theirs.status, `${method} ${path}`).toBe(status);
+      expect(theirs.body.error.code).toBe('not_found');
+      const missingPath = path.replace(/(ord|pay|cpn)_[0-9a-z]{24}/, (m) => `${m.slice(0, 4)}${'0'.repeat(24)}`);
+      const missingBody = body && typeof body === 'object' && 'order_id' in body ? { ...body, order_id: `ord_${'0'.repeat(24)}` } : body;
+      const missing = await t.request(method, missingPath, { key: bob.key, body: missingBody });
+      expect(missing.status, `${method} ${missingPath}`).toBe(404);
+      expect(missing.body.error.code).toBe(theirs.body.error.code);
+      expect(missing.body.error.param).toBe(theirs.body.error.param);
+    }
+    // And Alice's own objects are still untouched and hers.
+    expect((await t.request('GET', `/v1/orders/${ids.order}`, { key: alice.key })).body.status).toBe('pending_payment');
+  });
+
+  it('never lists another merchant\'s objects', async () => {
+    for (const path of ['/v1/orders', '/v1/payments', '/v1/coupons']) {
+      const list = await t.request('GET', `${path}?limit=100`, { key: bob.key });
+      expect(list.status).toBe(200);
+      expect(list.body.data).toEqual([]);
+      const cursor = await t.request('GET', `${path}?starting_after=${Object.values(ids).find((id) => id.startsWith(path.slice(4, 7)))}`, { key: bob.key });
+      expect(cursor.status).toBe(400);
+    }
+  });
+
+  it('answers 401 without a key or with a wrong key, and 403 for a merchant key on admin routes, on every route', async () => {
+    const spec = (await t.request('GET', '/openapi.json')).body;
+    const operations: [string, string][] = [];
+    for (const [path, item] of Object.entries<any>(spec.paths)) {
+      for (const method of Object.keys(item)) operations.push([method.toUpperCase(), path]);
+    }
+    expect(operations.length).toBeGreaterThan(10);
+    const publicRoutes = new Set(['POST /notify/{channel}', 'GET /sandbox/{channel}/ledger']);
+    for (const [method, template] of operations) {
+      if (publicRoutes.has(`${method} ${template}`) || template.startsWith('/sandbox/card_a/')) continue;
+      const path = template
+        .replace('{id}', template.includes('merchants') ? ids.merchant! : template.includes('coupons') ? ids.coupon! : template.includes('orders') ? ids.order! : ids.payment!)
+        .replace('{channel}', 'card_a');
+      const body = method === 'GET' || method === 'DELETE' ? undefined : {};
+      const none = await t.request(method, path, { key: null, body });
+      expect(none.status, `${method} ${path} without key`).toBe(401);
+      expect(none.body.error.code).toBe('unauthorized');
+      const wrong = await t.request(method, path, { key: 'sk_test_wrong', body });
+      expect(wrong.status, `${method} ${path} wrong key`).toBe(401);
+      if (template.startsWith('/v1/merchants') || template.startsWith('/sandbox/')) {
+        const forbidden = await t.request(method, path, { key: alice.key, body });
+        expect(forbidden.status, `${method} ${path} merchant key`).toBe(403);
+      }
+    }
+    const covered = new Set(crossMerchantCases().map(([m, p]) => `${m} ${p.replace(/(cpn|ord|pay)_[0-9a-z]{24}/, '{id}')}`));
+    const merchantRoutes = operations.filter(([m, p]) => p.includes('{id}') && !p.startsWith('/v1/merchants')).map(([m, p]) => `${m} ${p}`);
+    for (const route of merchantRoutes) expect(covered.has(route), `scoping case for ${route}`).toBe(true);
+  });
+
+  it('shows a merchant key once and stores only its hash', async () => {
+    const created = await t.request('POST', '/v1/merchants', { key: t.adminKey, body: { name: 'Carol' } });
+    expect(created.body.api_key).toMatch(/^sk_test_/);
+    const read = await t.request('GET', `/v1/merchants/${created.body.id}`, { key: t.adminKey });
+    expect(read.body.api_key).toBeUndefined();
+    const { rows } = await t.app.ctx.db.query<{ api_key_hash: string }>('SELECT api_key_hash FROM merchants WHERE id = $1', [created.body.id]);
+    expect(rows[0]!.api_key_hash).not.toContain(created.body.api_key);
+    expect(rows[0]!.api_key_hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
