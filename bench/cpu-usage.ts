@@ -1,8 +1,9 @@
 // Where the machine's CPU went during a load phase: the whole machine (/proc/stat), the
-// Clearway server process and this load generator; the rest is PostgreSQL, the kernel and
-// anything else. Linux only; elsewhere the figures are null.
+// Clearway server process, the PostgreSQL server (postmaster and its backends) and this load
+// generator; the rest is the kernel and any other process on the machine. Linux only;
+// elsewhere the /proc figures are null.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 
@@ -15,7 +16,15 @@ export interface CpuUsage {
   /** Average cores busy, each in 0..cores. */
   readonly machine_busy_cores: number | null;
   readonly clearway_cores: number | null;
+  readonly postgres_cores: number | null;
   readonly generator_cores: number;
+  /** Busy, less everything above: the kernel's own work and processes that are not ours. */
+  readonly other_cores: number | null;
+}
+
+export interface MeteredProcesses {
+  readonly clearwayPid: number | undefined;
+  readonly postmasterPid: number | undefined;
 }
 
 function machineTicks(): { busy: number; total: number } | null {
@@ -29,37 +38,61 @@ function machineTicks(): { busy: number; total: number } | null {
   }
 }
 
-function processTicks(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
+interface ProcessStat {
+  readonly ppid: number;
+  /** utime + stime of the process itself. */
+  readonly own: number;
+  /** cutime + cstime: children that exited and were waited for. */
+  readonly children: number;
+}
+
+function processStat(pid: number | string): ProcessStat | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name "(...)": state is field 3, utime 14 and stime 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
+    // After "pid (comm) ": state, ppid, ... utime is field 14, stime 15, cutime 16, cstime 17.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    return { ppid: fields[1] ?? -1, own: (fields[11] ?? 0) + (fields[12] ?? 0), children: (fields[13] ?? 0) + (fields[14] ?? 0) };
   } catch {
     return null;
   }
 }
 
+/** A process and its direct children (live ones, plus those it has already reaped). */
+function treeTicks(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  const root = processStat(pid);
+  if (!root) return null;
+  let ticks = root.own + root.children;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    const child = processStat(entry);
+    if (child?.ppid === pid) ticks += child.own;
+  }
+  return ticks;
+}
+
+const perSecond = (before: number | null, after: number | null, seconds: number): number | null =>
+  before === null || after === null ? null : (after - before) / clock_ticks_per_second / seconds;
+
 /** Starts measuring; the returned function ends the measurement. */
-export function startCpuMeter(serverPid: number | undefined): () => CpuUsage {
+export function startCpuMeter(processes: MeteredProcesses): () => CpuUsage {
   const startedAt = performance.now();
   const machine = machineTicks();
-  const server = processTicks(serverPid);
+  const clearway = treeTicks(processes.clearwayPid);
+  const postgres = treeTicks(processes.postmasterPid);
   const generator = process.cpuUsage();
   return () => {
     const elapsed_seconds = (performance.now() - startedAt) / 1000;
     const machineAfter = machineTicks();
-    const serverAfter = processTicks(serverPid);
     const generatorUsed = process.cpuUsage(generator);
     const cores = os.cpus().length;
     const machineShare = machine && machineAfter && machineAfter.total > machine.total ? (machineAfter.busy - machine.busy) / (machineAfter.total - machine.total) : null;
-    return {
-      elapsed_seconds,
-      cores,
-      machine_busy_cores: machineShare === null ? null : machineShare * cores,
-      clearway_cores: server === null || serverAfter === null ? null : (serverAfter - server) / clock_ticks_per_second / elapsed_seconds,
-      generator_cores: (generatorUsed.user + generatorUsed.system) / 1e6 / elapsed_seconds,
-    };
+    const machine_busy_cores = machineShare === null ? null : machineShare * cores;
+    const clearway_cores = perSecond(clearway, treeTicks(processes.clearwayPid), elapsed_seconds);
+    const postgres_cores = perSecond(postgres, treeTicks(processes.postmasterPid), elapsed_seconds);
+    const generator_cores = (generatorUsed.user + generatorUsed.system) / 1e6 / elapsed_seconds;
+    const other_cores =
+      machine_busy_cores === null || clearway_cores === null || postgres_cores === null ? null : machine_busy_cores - clearway_cores - postgres_cores - generator_cores;
+    return { elapsed_seconds, cores, machine_busy_cores, clearway_cores, postgres_cores, generator_cores, other_cores };
   };
 }

@@ -3,13 +3,13 @@
 // then pgbench TPC-B on the same server for scale. Prints the report and writes it as JSON to
 // bench/results/. Everything started here is stopped at the end, on error and on SIGINT.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPgCluster, sparePort } from '../test/support/pg-cluster.ts';
 import { startClearway, type ClearwayProcess } from './clearway-process.ts';
 import { runClosedLoop } from './closed-loop.ts';
-import { startCpuMeter, type CpuUsage } from './cpu-usage.ts';
+import { startCpuMeter, type CpuUsage, type MeteredProcesses } from './cpu-usage.ts';
 import { HttpClient } from './http-client.ts';
 import { machineFacts } from './machine.ts';
 import { runOpenLoop } from './open-loop.ts';
@@ -64,13 +64,13 @@ async function createMerchant(server: ClearwayProcess): Promise<string> {
 }
 
 /** Meters CPU over a phase's measured window. */
-function cpuWindow(serverPid: number | undefined): { hooks: WindowHooks; usage: () => CpuUsage | null } {
+function cpuWindow(processes: MeteredProcesses): { hooks: WindowHooks; usage: () => CpuUsage | null } {
   let stop: (() => CpuUsage) | null = null;
   let usage: CpuUsage | null = null;
   return {
     hooks: {
       start: () => {
-        stop = startCpuMeter(serverPid);
+        stop = startCpuMeter(processes);
       },
       end: () => {
         usage = stop ? stop() : null;
@@ -80,11 +80,11 @@ function cpuWindow(serverPid: number | undefined): { hooks: WindowHooks; usage: 
   };
 }
 
-async function runLoad(server: ClearwayProcess, apiKey: string, options: BenchOptions) {
+async function runLoad(server: ClearwayProcess, apiKey: string, options: BenchOptions, processes: MeteredProcesses) {
   const closedClient = new HttpClient({ baseUrl: server.baseUrl, sockets_max: options.concurrency });
   const warmup_ms = options.warmup_seconds * 1000;
   const duration_ms = options.duration_seconds * 1000;
-  const closedCpu = cpuWindow(server.pid);
+  const closedCpu = cpuWindow(processes);
   let closed;
   try {
     progress(`closed loop: ${options.concurrency} customers, ${options.warmup_seconds} s warm-up + ${options.duration_seconds} s`);
@@ -97,7 +97,7 @@ async function runLoad(server: ClearwayProcess, apiKey: string, options: BenchOp
 
   const openClient = new HttpClient({ baseUrl: server.baseUrl, sockets_max: options.open_loop_outstanding_max });
   const rate_per_second = closed.payments_per_second / 2;
-  const openCpu = cpuWindow(server.pid);
+  const openCpu = cpuWindow(processes);
   try {
     progress(`open loop: ${rate_per_second.toFixed(1)} purchases/s, ${options.warmup_seconds} s warm-up + ${options.duration_seconds} s`);
     const open = await runOpenLoop({ rate_per_second, warmup_ms, duration_ms, outstanding_max: options.open_loop_outstanding_max, pay: cardPurchase(openClient, apiKey), window: openCpu.hooks });
@@ -105,6 +105,28 @@ async function runLoad(server: ClearwayProcess, apiKey: string, options: BenchOp
   } finally {
     openClient.close();
   }
+}
+
+/** The postmaster's pid, from postmaster.pid in the server's data directory (null if unreadable). */
+async function postmasterPid(bindir: string, port: number): Promise<number | undefined> {
+  const dataDirectory = await psqlQuery(bindir, port, 'SHOW data_directory');
+  try {
+    const pid = Number(readFileSync(path.join(dataDirectory, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU in use while Clearway idles, before the load: something else running would skew the figures. */
+async function meterIdle(processes: MeteredProcesses): Promise<CpuUsage> {
+  const stop = startCpuMeter(processes);
+  await new Promise((resolve) => setTimeout(resolve, idle_check_ms));
+  const idle = stop();
+  if (idle.machine_busy_cores !== null && idle.machine_busy_cores > idle_busy_cores_warning) {
+    progress(`warning: ${idle.machine_busy_cores.toFixed(2)} cores busy before the load started: other processes are using this machine, the figures will be low`);
+  }
+  return idle;
 }
 
 function writeResult(result: BenchmarkResult): string {
@@ -125,14 +147,10 @@ async function benchmark(options: BenchOptions, argv: string[], cleanup: Cleanup
   const server = await startClearway({ repoRoot, databaseUrl: cluster.url, port: await sparePort() });
   cleanup.add(() => server.kill());
   const apiKey = await createMerchant(server);
-  const stopIdleMeter = startCpuMeter(server.pid);
-  await new Promise((resolve) => setTimeout(resolve, idle_check_ms));
-  const idle = stopIdleMeter();
-  if (idle.machine_busy_cores !== null && idle.machine_busy_cores > idle_busy_cores_warning) {
-    progress(`warning: ${idle.machine_busy_cores.toFixed(2)} cores busy before the load started: other processes are using this machine, the figures will be low`);
-  }
+  const processes: MeteredProcesses = { clearwayPid: server.pid, postmasterPid: await postmasterPid(cluster.bindir, cluster.port) };
+  const idle = await meterIdle(processes);
   const statsBefore = await pgStatsSnapshot(cluster.bindir, cluster.port);
-  const { closed, open, cpu } = await runLoad(server, apiKey, options);
+  const { closed, open, cpu } = await runLoad(server, apiKey, options, processes);
   if (closed.errors + open.errors > 0) {
     // Errors happened: show what the server logged (LOG_LEVEL=warn keeps this to warnings and errors).
     const { stdout, stderr } = server.outputTail();

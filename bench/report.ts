@@ -79,8 +79,10 @@ function phaseLines(result: PhaseResult): string[] {
 
 function cpuLine(cpu: CpuUsage | null): string {
   if (!cpu) return '  cpu                   n/a';
-  const other = cpu.machine_busy_cores !== null && cpu.clearway_cores !== null ? cpu.machine_busy_cores - cpu.clearway_cores - cpu.generator_cores : null;
-  return `  cpu (cores of ${cpu.cores})      busy ${fixed(cpu.machine_busy_cores, 2)} = clearway ${fixed(cpu.clearway_cores, 2)} + load generator ${fixed(cpu.generator_cores, 2)} + postgres, kernel and other processes ${fixed(other, 2)}`;
+  return (
+    `  cpu (cores of ${cpu.cores})      busy ${fixed(cpu.machine_busy_cores, 2)} = clearway ${fixed(cpu.clearway_cores, 2)} + postgres ${fixed(cpu.postgres_cores, 2)}` +
+    ` + load generator ${fixed(cpu.generator_cores, 2)} + kernel and other processes ${fixed(cpu.other_cores, 2)}`
+  );
 }
 
 const verdictWord = (met: boolean | null): string => (met === null ? 'NOT MEASURED' : met ? 'met' : 'MISSED');

@@ -48,6 +48,14 @@ export type ChannelCallFailure =
 
 export type ChannelPaymentOutcome = ChannelPaymentResult | ChannelCallFailure;
 
+/**
+ * The failure_code of a query result meaning "the channel has no payment with this trade
+ * number". Right after an ambiguous call it proves little (the create may still be in flight at
+ * the channel), so the payment flow keeps such an attempt `unknown` and lets the repair job ask
+ * again once the attempt is old enough; only then is it taken as a definite failure.
+ */
+export const channelPaymentNotFound = 'not_found';
+
 export interface ChannelRefundRequest {
   readonly out_trade_no: string; // the attempt's trade number
   readonly channel_txn_id: string | null;

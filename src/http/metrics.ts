@@ -7,6 +7,7 @@ export interface Metrics {
   readonly payments: Counter<'status' | 'channel' | 'method'>;
   readonly channelCalls: Histogram<'channel' | 'flow' | 'outcome'>;
   readonly outboxBacklog: Gauge;
+  readonly notifications: Counter<'channel' | 'verdict'>;
 }
 
 export function createMetrics(): Metrics {
@@ -38,6 +39,12 @@ export function createMetrics(): Metrics {
       help: 'Connector calls by channel, flow and outcome.',
       labelNames: ['channel', 'flow', 'outcome'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    notifications: new Counter({
+      name: 'clearway_channel_notifications_total',
+      help: 'Channel notifications by channel and verdict (applied, duplicate, rejected, mismatch, unknown_attempt, ignored).',
+      labelNames: ['channel', 'verdict'],
       registers: [registry],
     }),
     outboxBacklog: new Gauge({

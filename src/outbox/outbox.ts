@@ -13,6 +13,7 @@ export type EventType =
   | 'payment.succeeded'
   | 'payment.failed'
   | 'payment.canceled'
+  | 'payment.late_success' // the channel captured money for a payment already final: to be refunded
   | 'refund.created'
   | 'refund.succeeded'
   | 'refund.failed';

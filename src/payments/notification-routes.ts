@@ -41,22 +41,30 @@ export function registerNotificationRoutes(app: FastifyInstance, ctx: AppContext
         if (!channel) return reply.code(404).send({ received: false, reason: 'unknown_channel' });
         const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         const verdict = channel.connector.verifyNotification(raw, request.headers);
+        const count = (outcome: string) => ctx.metrics.notifications.inc({ channel: channel.config.id, verdict: outcome });
         if (verdict.kind === 'rejected') {
+          count('rejected');
           request.log.warn({ channel: channel.config.id, reason: verdict.reason }, 'notification rejected');
           return reply.code(400).send({ received: false, reason: verdict.reason });
         }
-        if (verdict.kind === 'ignored') return { received: true };
+        if (verdict.kind === 'ignored') {
+          count('ignored');
+          return { received: true };
+        }
         const notification = verdict.notification;
         const attempt = await findAttemptByTradeNo(ctx.db, notification.out_trade_no);
         if (!attempt || attempt.channel !== channel.config.id) {
+          count('unknown_attempt');
           request.log.warn({ channel: channel.config.id, out_trade_no: notification.out_trade_no }, 'notification for an unknown attempt');
           return { received: true };
         }
         if (notification.amount !== attempt.amount || notification.currency !== attempt.currency) {
+          count('mismatch');
           request.log.error({ attempt_id: attempt.id, notified: String(notification.amount), expected: String(attempt.amount) }, 'notification amount or currency mismatch; nothing changed');
           return reply.code(400).send({ received: false, reason: 'amount_mismatch' });
         }
-        await recordAttemptOutcome(ctx, attempt.id, asResult(notification), null);
+        const recorded = await recordAttemptOutcome(ctx, attempt.id, asResult(notification), null);
+        count(recorded.changed ? 'applied' : 'duplicate');
         return { received: true };
       },
     );

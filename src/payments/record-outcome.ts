@@ -89,6 +89,9 @@ async function recordInTransaction(
     await applyOrderEvent(tx, order, decision.orderEvent, now, 'concurrent_update');
     if (decision.orderEvent === 'payment_succeeded') events.push({ merchantId: payment.merchant_id, type: 'order.paid', objectId: order.id, payload: { order_id: order.id, payment_id: payment.id } });
   }
+  if (decision.lateSuccess) {
+    events.push({ merchantId: payment.merchant_id, type: 'payment.late_success', objectId: payment.id, payload: { payment_id: payment.id, attempt_id: attempt.id, channel: attempt.channel, amount: String(attempt.amount), currency: attempt.currency } });
+  }
   let nextAttempt: AttemptRow | null = null;
   if (decision.failOver && nextChannel !== null) {
     const id = newId('attempt');

@@ -1,6 +1,6 @@
 // A payment, end to end: record the intent, call the channel with no transaction open, record
 // the outcome; fail over only when the previous attempt certainly took no money.
-import type { ChannelMethod, ChannelPaymentOutcome } from '../channels/contract.ts';
+import { channelPaymentNotFound, type ChannelMethod, type ChannelPaymentOutcome } from '../channels/contract.ts';
 import type { Channel } from '../channels/registry.ts';
 import { ClearwayError } from '../kernel/errors.ts';
 import { newId } from '../kernel/ids.ts';
@@ -77,7 +77,10 @@ async function callChannel(ctx: AppContext, channel: Channel, payment: PaymentRo
   ctx.metrics.channelCalls.observe({ channel: channel.config.id, flow: 'create', outcome: outcome.kind === 'result' ? outcome.status : outcome.kind }, (performance.now() - started) / 1000);
   if (outcome.kind === 'unknown') {
     // Ambiguous: ask the channel before anything else. If it still cannot say, the repair job will.
+    const ambiguous = outcome;
     outcome = await channel.connector.queryPayment(attempt.out_trade_no, { amount: attempt.amount, currency: attempt.currency });
+    // "Not found" this soon may be a create still in flight at the channel: stay unknown.
+    if (outcome.kind === 'result' && outcome.status === 'failed' && outcome.failure_code === channelPaymentNotFound) return ambiguous;
   }
   return outcome;
 }

@@ -3,14 +3,15 @@
 // Idempotency-Key is our out_trade_no / out_refund_no; the intent carries metadata[out_trade_no]).
 import { systemClock, type Clock } from '../../kernel/clock.ts';
 import { limits } from '../../kernel/limits.ts';
-import type {
-  ChannelCallFailure,
-  ChannelPaymentOutcome,
-  ChannelPaymentRequest,
-  ChannelRefundOutcome,
-  ChannelRefundRequest,
-  Connector,
-  NotificationVerdict,
+import {
+  channelPaymentNotFound,
+  type ChannelCallFailure,
+  type ChannelPaymentOutcome,
+  type ChannelPaymentRequest,
+  type ChannelRefundOutcome,
+  type ChannelRefundRequest,
+  type Connector,
+  type NotificationVerdict,
 } from '../contract.ts';
 import * as http from './http.ts';
 import { stripeConnectorLimits } from './limits.ts';
@@ -130,7 +131,7 @@ export function createStripeConnector(options: StripeConnectorOptions): Connecto
       if (found.kind === 'absent') {
         return {
           kind: 'result', status: 'failed', channel_txn_id: null, amount: expected.amount, currency: expected.currency,
-          failure_code: 'not_found', failure_message: 'Stripe has no PaymentIntent with this out_trade_no.', retryable_elsewhere: true, next_action: null,
+          failure_code: channelPaymentNotFound, failure_message: 'Stripe has no PaymentIntent with this out_trade_no.', retryable_elsewhere: true, next_action: null,
         };
       }
       return paymentIntentToOutcome(found.pi, { out_trade_no, amount: expected.amount, currency: expected.currency });

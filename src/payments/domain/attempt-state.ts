@@ -31,7 +31,10 @@ export const attemptTransitions: TransitionTable<AttemptStatus, AttemptEvent> = 
   requires_action: { channel_pending: 'requires_action', channel_succeeded: 'succeeded', channel_failed: 'failed', outcome_unknown: 'requires_action' },
   unknown: { channel_pending: 'unknown', channel_action_required: 'requires_action', channel_succeeded: 'succeeded', channel_failed: 'failed', outcome_unknown: 'unknown' },
   succeeded: {},
-  failed: {},
+  // The channel's word overrides our inference: an attempt we took as failed (never sent, or not
+  // found) that the channel later reports captured is recorded as succeeded, and its payment,
+  // already final, flags the money for an automatic refund.
+  failed: { channel_succeeded: 'succeeded' },
 };
 
 export function transitionAttempt(state: AttemptStatus, event: AttemptEvent) {
