@@ -32,11 +32,11 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<PhaseRe
       else stats.recordSuccessOutsideWindow();
     }
   };
-  const cancelHooks = scheduleWindowHooks(options.warmup_ms, options.duration_ms, options.window);
+  const finishWindow = scheduleWindowHooks(options.warmup_ms, options.duration_ms, options.window);
   try {
     await Promise.all(Array.from({ length: options.concurrency }, customer));
   } finally {
-    cancelHooks();
+    finishWindow();
   }
   return stats.result('closed_loop', options.duration_ms / 1000);
 }

@@ -15,7 +15,10 @@ export interface CpuUsage {
   readonly cores: number;
   /** Average cores busy, each in 0..cores. */
   readonly machine_busy_cores: number | null;
+  /** Null when not metered (no Clearway process in this phase) or unreadable. */
   readonly clearway_cores: number | null;
+  /** The server's main (event loop) thread alone: near 1.0 means the event loop is the bottleneck. */
+  readonly clearway_main_thread_cores: number | null;
   readonly postgres_cores: number | null;
   readonly generator_cores: number;
   /** Busy, less everything above: the kernel's own work and processes that are not ours. */
@@ -46,9 +49,9 @@ interface ProcessStat {
   readonly children: number;
 }
 
-function processStat(pid: number | string): ProcessStat | null {
+function processStat(pid: number | string, file = `/proc/${pid}/stat`): ProcessStat | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(file, 'utf8');
     // After "pid (comm) ": state, ppid, ... utime is field 14, stime 15, cutime 16, cstime 17.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
     return { ppid: fields[1] ?? -1, own: (fields[11] ?? 0) + (fields[12] ?? 0), children: (fields[13] ?? 0) + (fields[14] ?? 0) };
@@ -71,6 +74,12 @@ function treeTicks(pid: number | undefined): number | null {
   return ticks;
 }
 
+/** A process's main thread (its thread id is the process id). */
+function mainThreadTicks(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  return processStat(pid, `/proc/${pid}/task/${pid}/stat`)?.own ?? null;
+}
+
 const perSecond = (before: number | null, after: number | null, seconds: number): number | null =>
   before === null || after === null ? null : (after - before) / clock_ticks_per_second / seconds;
 
@@ -79,6 +88,7 @@ export function startCpuMeter(processes: MeteredProcesses): () => CpuUsage {
   const startedAt = performance.now();
   const machine = machineTicks();
   const clearway = treeTicks(processes.clearwayPid);
+  const clearwayMain = mainThreadTicks(processes.clearwayPid);
   const postgres = treeTicks(processes.postmasterPid);
   const generator = process.cpuUsage();
   return () => {
@@ -89,10 +99,12 @@ export function startCpuMeter(processes: MeteredProcesses): () => CpuUsage {
     const machineShare = machine && machineAfter && machineAfter.total > machine.total ? (machineAfter.busy - machine.busy) / (machineAfter.total - machine.total) : null;
     const machine_busy_cores = machineShare === null ? null : machineShare * cores;
     const clearway_cores = perSecond(clearway, treeTicks(processes.clearwayPid), elapsed_seconds);
+    const clearway_main_thread_cores = perSecond(clearwayMain, mainThreadTicks(processes.clearwayPid), elapsed_seconds);
     const postgres_cores = perSecond(postgres, treeTicks(processes.postmasterPid), elapsed_seconds);
     const generator_cores = (generatorUsed.user + generatorUsed.system) / 1e6 / elapsed_seconds;
+    const clearwayUnknown = processes.clearwayPid !== undefined && clearway_cores === null;
     const other_cores =
-      machine_busy_cores === null || clearway_cores === null || postgres_cores === null ? null : machine_busy_cores - clearway_cores - postgres_cores - generator_cores;
-    return { elapsed_seconds, cores, machine_busy_cores, clearway_cores, postgres_cores, generator_cores, other_cores };
+      machine_busy_cores === null || postgres_cores === null || clearwayUnknown ? null : machine_busy_cores - (clearway_cores ?? 0) - postgres_cores - generator_cores;
+    return { elapsed_seconds, cores, machine_busy_cores, clearway_cores, clearway_main_thread_cores, postgres_cores, generator_cores, other_cores };
   };
 }

@@ -60,20 +60,23 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     outstandingPeak = Math.max(outstandingPeak, inFlight.size);
   };
 
-  const cancelHooks = scheduleWindowHooks(options.warmup_ms, options.duration_ms, options.window);
-  for (let arrival = 0; ; ) {
-    const due = started + arrival * interval_ms;
-    if (due >= windowEnd) break;
-    const now = performance.now();
-    if (due > now) {
-      await sleep(due - now);
-      continue;
+  const finishWindow = scheduleWindowHooks(options.warmup_ms, options.duration_ms, options.window);
+  try {
+    for (let arrival = 0; ; ) {
+      const due = started + arrival * interval_ms;
+      if (due >= windowEnd) break;
+      const now = performance.now();
+      if (due > now) {
+        await sleep(due - now);
+        continue;
+      }
+      launch(due);
+      arrival += 1;
     }
-    launch(due);
-    arrival += 1;
+    while (inFlight.size > 0) await Promise.all([...inFlight]);
+  } finally {
+    finishWindow();
   }
-  while (inFlight.size > 0) await Promise.all([...inFlight]);
-  cancelHooks();
 
   const base = stats.result('open_loop', options.duration_ms / 1000);
   return {

@@ -12,12 +12,12 @@ import { runClosedLoop } from './closed-loop.ts';
 import { startCpuMeter, type CpuUsage, type MeteredProcesses } from './cpu-usage.ts';
 import { HttpClient } from './http-client.ts';
 import { machineFacts } from './machine.ts';
-import { runOpenLoop } from './open-loop.ts';
+import { runOpenLoop, type OpenLoopResult } from './open-loop.ts';
 import { benchUsage, parseBenchOptions, type BenchOptions } from './options.ts';
 import { cardPurchase } from './payment-flow.ts';
-import { pgStatsDelta, pgStatsSnapshot } from './pg-stats.ts';
+import { pgStatsDelta, pgStatsSnapshot, type PgStatsDelta } from './pg-stats.ts';
 import { runPgbench, type PgbenchResult } from './pgbench.ts';
-import type { WindowHooks } from './phase-stats.ts';
+import type { PhaseResult, WindowHooks } from './phase-stats.ts';
 import { formatReport, idle_busy_cores_warning, targets, verdicts, type BenchmarkResult } from './report.ts';
 import { psqlQuery } from './run-client.ts';
 
@@ -107,7 +107,7 @@ async function runLoad(server: ClearwayProcess, apiKey: string, options: BenchOp
   }
 }
 
-/** The postmaster's pid, from postmaster.pid in the server's data directory (null if unreadable). */
+/** The postmaster's pid, from postmaster.pid in the server's data directory (undefined if unreadable). */
 async function postmasterPid(bindir: string, port: number): Promise<number | undefined> {
   const dataDirectory = await psqlQuery(bindir, port, 'SHOW data_directory');
   try {
@@ -136,6 +136,49 @@ function writeResult(result: BenchmarkResult): string {
   return file;
 }
 
+interface Measured {
+  readonly started_at: string;
+  readonly argv: string[];
+  readonly options: BenchOptions;
+  readonly postgresVersion: string;
+  readonly closed: PhaseResult;
+  readonly open: OpenLoopResult;
+  readonly pgbench: PgbenchResult | null;
+  readonly cpu: BenchmarkResult['cpu'];
+  readonly purchases: number;
+  readonly statsDelta: PgStatsDelta;
+}
+
+function assembleResult(measured: Measured): BenchmarkResult {
+  const { closed, open, pgbench, options, purchases, statsDelta } = measured;
+  const ratio = pgbench ? closed.payments_per_second / pgbench.tps : null;
+  return {
+    started_at: measured.started_at,
+    command: ['clearway bench', ...measured.argv].join(' '),
+    settings: {
+      duration_seconds: options.duration_seconds,
+      warmup_seconds: options.warmup_seconds,
+      concurrency: options.concurrency,
+      pgbench_duration_seconds: options.skip_pgbench ? null : options.pgbench_duration_seconds,
+      open_loop_outstanding_max: options.open_loop_outstanding_max,
+    },
+    machine: machineFacts(measured.postgresVersion),
+    closed_loop: closed,
+    open_loop: open,
+    pgbench,
+    ratio_to_pgbench: ratio,
+    cpu: measured.cpu,
+    database: {
+      purchases,
+      ...statsDelta,
+      commits_per_purchase: purchases > 0 ? statsDelta.xact_commit / purchases : null,
+      wal_syncs_per_purchase: purchases > 0 ? statsDelta.wal_sync / purchases : null,
+    },
+    targets,
+    verdicts: verdicts(closed, open, ratio),
+  };
+}
+
 async function benchmark(options: BenchOptions, argv: string[], cleanup: Cleanup): Promise<void> {
   const started_at = new Date().toISOString();
   progress('starting a throwaway PostgreSQL server');
@@ -161,36 +204,18 @@ async function benchmark(options: BenchOptions, argv: string[], cleanup: Cleanup
   const purchases = closed.purchases_total + open.purchases_total;
 
   let pgbench: PgbenchResult | null = null;
+  const pgbenchCpu = cpuWindow({ clearwayPid: undefined, postmasterPid: processes.postmasterPid });
   if (!options.skip_pgbench) {
     progress(`pgbench: init scale ${pgbench_scale}, then TPC-B for ${options.pgbench_duration_seconds} s`);
-    pgbench = await runPgbench({ bindir: cluster.bindir, port: cluster.port, duration_seconds: options.pgbench_duration_seconds, scale: pgbench_scale, clients: pgbench_clients, threads: pgbench_threads });
+    pgbench = await runPgbench({
+      bindir: cluster.bindir, port: cluster.port, duration_seconds: options.pgbench_duration_seconds, scale: pgbench_scale, clients: pgbench_clients, threads: pgbench_threads,
+      onRunStart: pgbenchCpu.hooks.start, onRunEnd: pgbenchCpu.hooks.end,
+    });
   }
-  const ratio = pgbench ? closed.payments_per_second / pgbench.tps : null;
-  const result: BenchmarkResult = {
-    started_at,
-    command: ['clearway bench', ...argv].join(' '),
-    settings: {
-      duration_seconds: options.duration_seconds,
-      warmup_seconds: options.warmup_seconds,
-      concurrency: options.concurrency,
-      pgbench_duration_seconds: options.skip_pgbench ? null : options.pgbench_duration_seconds,
-      open_loop_outstanding_max: options.open_loop_outstanding_max,
-    },
-    machine: machineFacts(postgresVersion),
-    closed_loop: closed,
-    open_loop: open,
-    pgbench,
-    ratio_to_pgbench: ratio,
-    cpu: { idle_before_load: idle, ...cpu },
-    database: {
-      purchases,
-      ...statsDelta,
-      commits_per_purchase: purchases > 0 ? statsDelta.xact_commit / purchases : null,
-      wal_syncs_per_purchase: purchases > 0 ? statsDelta.wal_sync / purchases : null,
-    },
-    targets,
-    verdicts: verdicts(closed, open, ratio),
-  };
+  const result = assembleResult({
+    started_at, argv, options, postgresVersion, closed, open, pgbench, purchases, statsDelta,
+    cpu: { idle_before_load: idle, ...cpu, pgbench: pgbenchCpu.usage() },
+  });
   process.stdout.write(formatReport(result));
   process.stdout.write(`result written to ${path.relative(process.cwd(), writeResult(result))}\n`);
 }

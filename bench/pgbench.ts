@@ -11,6 +11,9 @@ export interface PgbenchOptions {
   readonly bindir: string;
   readonly port: number;
   readonly duration_seconds: number;
+  /** Called just before and just after the timed TPC-B run (not around initialisation). */
+  readonly onRunStart?: () => void;
+  readonly onRunEnd?: () => void;
   readonly scale: number;
   readonly clients: number;
   readonly threads: number;
@@ -51,7 +54,9 @@ export async function runPgbench(options: PgbenchOptions): Promise<PgbenchResult
   await runClient(path.join(options.bindir, 'createdb'), [...connection, pgbench_database]);
   await runClient(pgbench, [...connection, '-i', '-s', String(options.scale), '-q', pgbench_database]);
   const runArgs = [...connection, '-c', String(options.clients), '-j', String(options.threads), '-T', String(options.duration_seconds), '-M', 'prepared', pgbench_database];
+  options.onRunStart?.();
   const { stdout, stderr } = await runClient(pgbench, runArgs);
+  options.onRunEnd?.();
   const parsed = parsePgbenchOutput(stdout + '\n' + stderr);
   return {
     ...parsed,

@@ -28,11 +28,32 @@ export interface WindowHooks {
   end(): void;
 }
 
-/** Fires the hooks at the window's start and end; returns a function that cancels them. */
+/**
+ * Fires the hooks at the window's start and end. Returns `finish`, to call when the phase is
+ * over: it clears the timers and, when the window started but its end timer has not fired yet
+ * (the phase ran out just before it), fires `end` at once so every started window is closed.
+ */
 export function scheduleWindowHooks(warmup_ms: number, duration_ms: number, hooks: WindowHooks | undefined): () => void {
   if (!hooks) return () => {};
-  const timers = [setTimeout(() => hooks.start(), warmup_ms), setTimeout(() => hooks.end(), warmup_ms + duration_ms)];
-  return () => timers.forEach(clearTimeout);
+  let started = false;
+  let ended = false;
+  const end = (): void => {
+    if (started && !ended) {
+      ended = true;
+      hooks.end();
+    }
+  };
+  const timers = [
+    setTimeout(() => {
+      started = true;
+      hooks.start();
+    }, warmup_ms),
+    setTimeout(end, warmup_ms + duration_ms),
+  ];
+  return () => {
+    timers.forEach(clearTimeout);
+    end();
+  };
 }
 
 export class PhaseStats {

@@ -37,14 +37,18 @@ export interface BenchmarkResult {
   readonly pgbench: PgbenchResult | null;
   readonly ratio_to_pgbench: number | null;
   /** CPU over each phase's measured window. */
-  readonly cpu: { readonly idle_before_load: CpuUsage; readonly closed_loop: CpuUsage | null; readonly open_loop: CpuUsage | null };
+  readonly cpu: { readonly idle_before_load: CpuUsage; readonly closed_loop: CpuUsage | null; readonly open_loop: CpuUsage | null; readonly pgbench: CpuUsage | null };
   /** What the database did for both load phases (workers included), per purchase (order + payment). */
   readonly database: PgStatsDelta & { readonly purchases: number; readonly commits_per_purchase: number | null; readonly wal_syncs_per_purchase: number | null };
   readonly targets: typeof targets;
   readonly verdicts: readonly TargetVerdict[];
 }
 
-const fixed = (value: number | null, digits = 1): string => (value === null ? 'n/a' : value.toFixed(digits));
+function fixed(value: number | null, digits = 1): string {
+  if (value === null) return 'n/a';
+  const text = value.toFixed(digits);
+  return Number(text) === 0 ? text.replace('-', '') : text;
+}
 
 export function verdicts(closed: PhaseResult, open: OpenLoopResult, ratio: number | null): TargetVerdict[] {
   const errors = closed.errors + open.errors;
@@ -79,10 +83,13 @@ function phaseLines(result: PhaseResult): string[] {
 
 function cpuLine(cpu: CpuUsage | null): string {
   if (!cpu) return '  cpu                   n/a';
-  return (
-    `  cpu (cores of ${cpu.cores})      busy ${fixed(cpu.machine_busy_cores, 2)} = clearway ${fixed(cpu.clearway_cores, 2)} + postgres ${fixed(cpu.postgres_cores, 2)}` +
-    ` + load generator ${fixed(cpu.generator_cores, 2)} + kernel and other processes ${fixed(cpu.other_cores, 2)}`
-  );
+  const parts = [
+    cpu.clearway_cores === null ? null : `clearway ${fixed(cpu.clearway_cores, 2)} (event-loop thread ${fixed(cpu.clearway_main_thread_cores, 2)})`,
+    `postgres ${fixed(cpu.postgres_cores, 2)}`,
+    cpu.clearway_cores === null ? null : `load generator ${fixed(cpu.generator_cores, 2)}`,
+    cpu.clearway_cores === null ? `pgbench, kernel and other processes ${fixed(cpu.other_cores, 2)}` : `kernel and other processes ${fixed(cpu.other_cores, 2)}`,
+  ];
+  return `  cpu (cores of ${cpu.cores})      busy ${fixed(cpu.machine_busy_cores, 2)} = ${parts.filter(Boolean).join(' + ')}`;
 }
 
 const verdictWord = (met: boolean | null): string => (met === null ? 'NOT MEASURED' : met ? 'met' : 'MISSED');
@@ -113,6 +120,7 @@ export function formatReport(result: BenchmarkResult): string {
     pgbench
       ? `pgbench TPC-B: ${fixed(pgbench.tps)} tps (scale ${pgbench.scale}, ${pgbench.clients} clients, ${pgbench.threads} threads, ${pgbench.duration_seconds} s, prepared; without initial connection time)`
       : 'pgbench TPC-B: skipped (--skip-pgbench)',
+    ...(pgbench ? [cpuLine(result.cpu.pgbench)] : []),
     `ratio payments/s / pgbench tps: ${result.ratio_to_pgbench === null ? 'n/a' : fixed(result.ratio_to_pgbench, 3)}`,
     '',
     'targets:',

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { limits } from '../kernel/limits.ts';
 import { isRetryableTransactionError, retryDelayMs, type Database, type Queryable, type QueryResult } from './database.ts';
 
 const INT8_OID = 20;
+const preparedStatementsMax = 1_000;
 
 // bigint columns are money: always parse them as BigInt, never as number or string.
 const typeParsers = {
@@ -28,9 +30,21 @@ export function openPostgres(options: PostgresOptions): Database {
     // An idle client lost its connection (database restart): the pool replaces it on next use.
   });
 
+  // Statements with parameters run as named prepared statements: each connection parses and
+  // plans a statement once, not on every call (the name is a hash of the text; the set of
+  // statements is the fixed set our code contains, so the per-connection cache stays small).
+  const statementNames = new Map<string, string>();
+  const nameOf = (sql: string): string => {
+    let name = statementNames.get(sql);
+    if (name === undefined) {
+      name = `cw_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
+      if (statementNames.size < preparedStatementsMax) statementNames.set(sql, name);
+    }
+    return name;
+  };
   const wrap = (client: pg.Pool | pg.PoolClient): Queryable => ({
     async query<Row>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> {
-      const result = await client.query(sql, params as unknown[]);
+      const result = params.length === 0 ? await client.query(sql) : await client.query({ name: nameOf(sql), text: sql, values: params as unknown[] });
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
     },
   });

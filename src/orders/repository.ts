@@ -75,3 +75,18 @@ export async function applyOrderEvent(
   if (result.rowCount !== 1) throw new ClearwayError('concurrent_update', `Order ${order.id} changed meanwhile.`);
   return { ...order, status: next.state, version: order.version + 1, updated_at: now, cancellation_reason: extra.cancellation_reason ?? order.cancellation_reason };
 }
+
+/**
+ * Moves an order whose current status the caller knows from an invariant (a processing payment
+ * means a paying order), in one statement: the status in the WHERE clause is the check.
+ */
+export async function applyOrderEventFrom(tx: Queryable, orderId: string, from: OrderStatus, event: OrderEvent, now: Date): Promise<OrderStatus> {
+  const next = transitionOrder(from, event);
+  if (!next.ok) throw new ClearwayError('concurrent_update', `Order ${orderId}: ${next.rejection}.`);
+  const result = await tx.query(
+    'UPDATE orders SET status = $3, version = version + 1, updated_at = $4 WHERE id = $1 AND status = $2',
+    [orderId, from, next.state, now],
+  );
+  if (result.rowCount !== 1) throw new Error(`assertion failed: order ${orderId} of a live payment is ${from}`);
+  return next.state;
+}

@@ -63,7 +63,7 @@ export function registerNotificationRoutes(app: FastifyInstance, ctx: AppContext
           request.log.error({ attempt_id: attempt.id, notified: String(notification.amount), expected: String(attempt.amount) }, 'notification amount or currency mismatch; nothing changed');
           return reply.code(400).send({ received: false, reason: 'amount_mismatch' });
         }
-        const recorded = await recordAttemptOutcome(ctx, attempt.id, asResult(notification), null);
+        const recorded = await recordAttemptOutcome(ctx, attempt, asResult(notification), null);
         count(recorded.changed ? 'applied' : 'duplicate');
         return { received: true };
       },

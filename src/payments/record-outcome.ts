@@ -5,7 +5,7 @@ import type { Queryable } from '../db/database.ts';
 import type { ChannelPaymentOutcome } from '../channels/contract.ts';
 import { newId } from '../kernel/ids.ts';
 import type { AppContext } from '../http/context.ts';
-import { applyOrderEvent, findOrder } from '../orders/repository.ts';
+import { applyOrderEventFrom } from '../orders/repository.ts';
 import { appendEvents, type OutboxEvent } from '../outbox/outbox.ts';
 import { decideOutcome } from './domain/outcome.ts';
 import { findAttempt, findPaymentById, insertAttempt, updateAttempt, updatePayment, type AttemptRow, type PaymentRow } from './repository.ts';
@@ -29,13 +29,19 @@ function failureOf(outcome: ChannelPaymentOutcome): { code: string | null; messa
   return { code: outcome.failure_code, message: outcome.failure_message };
 }
 
+/** Names the attempt and its payment (the payment's row lock is taken first). */
+export interface AttemptRef {
+  readonly id: string;
+  readonly payment_id: string;
+}
+
 export async function recordAttemptOutcome(
   ctx: AppContext,
-  attemptId: string,
+  attemptRef: AttemptRef,
   outcome: ChannelPaymentOutcome,
   nextChannel: NextChannel | null,
 ): Promise<RecordedOutcome> {
-  const recorded = await ctx.db.transaction((tx) => recordInTransaction(ctx, tx, attemptId, outcome, nextChannel));
+  const recorded = await ctx.db.transaction((tx) => recordInTransaction(ctx, tx, attemptRef, outcome, nextChannel));
   if (recorded.changed && recorded.payment.status !== 'processing') {
     ctx.metrics.payments.inc({ status: recorded.payment.status, channel: recorded.attempt.channel, method: recorded.payment.method });
   }
@@ -48,17 +54,15 @@ export async function recordAttemptOutcome(
 async function recordInTransaction(
   ctx: AppContext,
   tx: Queryable,
-  attemptId: string,
+  attemptRef: AttemptRef,
   outcome: ChannelPaymentOutcome,
   nextChannel: NextChannel | null,
 ): Promise<RecordedOutcome> {
   const now = ctx.clock.now();
-  const attemptUnlocked = await findAttempt(tx, attemptId);
-  if (!attemptUnlocked) throw new Error(`assertion failed: attempt ${attemptId} exists`);
   // Lock order: payment, then attempt, then order — the same everywhere.
-  const payment = await findPaymentById(tx, attemptUnlocked.payment_id, true);
-  const attempt = await findAttempt(tx, attemptId, true);
-  if (!payment || !attempt) throw new Error(`assertion failed: payment of attempt ${attemptId} exists`);
+  const payment = await findPaymentById(tx, attemptRef.payment_id, true);
+  const attempt = await findAttempt(tx, attemptRef.id, true);
+  if (!payment || !attempt || attempt.payment_id !== payment.id) throw new Error(`assertion failed: attempt ${attemptRef.id} of payment ${attemptRef.payment_id} exists`);
   if (outcome.kind === 'result' && (outcome.amount !== attempt.amount || outcome.currency !== attempt.currency)) {
     throw new Error(`assertion failed: connector passed an outcome for ${attempt.out_trade_no} that does not match the attempt`);
   }
@@ -84,10 +88,10 @@ async function recordInTransaction(
     events.push({ merchantId: payment.merchant_id, type: `payment.${decision.paymentStatus}` as OutboxEvent['type'], objectId: payment.id, payload: { payment_id: payment.id, order_id: payment.order_id, channel: attempt.channel, amount: String(payment.amount), currency: payment.currency } });
   }
   if (decision.orderEvent !== null) {
-    const order = await findOrder(tx, payment.merchant_id, payment.order_id, true);
-    if (!order) throw new Error(`assertion failed: order ${payment.order_id} exists`);
-    await applyOrderEvent(tx, order, decision.orderEvent, now, 'concurrent_update');
-    if (decision.orderEvent === 'payment_succeeded') events.push({ merchantId: payment.merchant_id, type: 'order.paid', objectId: order.id, payload: { order_id: order.id, payment_id: payment.id } });
+    // A payment that is not final belongs to an order that is paying (the unique live-payment
+    // index and the order's transition table keep it so).
+    await applyOrderEventFrom(tx, payment.order_id, 'paying', decision.orderEvent, now);
+    if (decision.orderEvent === 'payment_succeeded') events.push({ merchantId: payment.merchant_id, type: 'order.paid', objectId: payment.order_id, payload: { order_id: payment.order_id, payment_id: payment.id } });
   }
   if (decision.lateSuccess) {
     events.push({ merchantId: payment.merchant_id, type: 'payment.late_success', objectId: payment.id, payload: { payment_id: payment.id, attempt_id: attempt.id, channel: attempt.channel, amount: String(attempt.amount), currency: attempt.currency } });

@@ -33,7 +33,7 @@ export async function repairAttempts(ctx: AppContext, options: RepairOptions): P
     const channel = ctx.channels.get(attempt.channel);
     if (!channel) continue;
     const outcome = await channel.connector.queryPayment(attempt.out_trade_no, { amount: attempt.amount, currency: attempt.currency });
-    await recordAttemptOutcome(ctx, attempt.id, outcome, null);
+    await recordAttemptOutcome(ctx, attempt, outcome, null);
   }
   return attempts.length;
 }

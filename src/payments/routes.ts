@@ -47,9 +47,8 @@ export function registerPaymentRoutes(app: FastifyInstance, ctx: AppContext): vo
       },
     },
     async (request, reply) => {
-      const merchantId = merchantIdOf(request.principal);
-      const id = await createPayment(ctx, merchantId, request.body);
-      return reply.code(201).send(await loadPaymentView(ctx, merchantId, id));
+      const { payment, attempts } = await createPayment(ctx, merchantIdOf(request.principal), request.body);
+      return reply.code(201).send(paymentView(payment, attempts));
     },
   );
 

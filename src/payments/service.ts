@@ -41,14 +41,28 @@ export function planChannels(ctx: AppContext, method: ChannelMethod, currency: s
   }));
 }
 
-async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRequest, plan: PlannedChannel[]): Promise<{ payment: PaymentRow; attempt: AttemptRow }> {
+function unavailable(ctx: AppContext, method: ChannelMethod, currency: string, amount: bigint): ClearwayError {
+  const availability = ctx.channels.availability(method, currency, amount);
+  return new ClearwayError('payment_method_unavailable', `No channel can take ${method} for this order${availability.available ? '' : `: ${availability.reason}`}.`, { param: 'method' });
+}
+
+interface StartedPayment {
+  readonly payment: PaymentRow;
+  readonly attempt: AttemptRow;
+  readonly plan: PlannedChannel[];
+}
+
+/** Transaction 1: lock the order, move it to paying, record the payment and its first attempt. */
+async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRequest): Promise<StartedPayment> {
   return ctx.db.transaction(async (tx) => {
     const now = ctx.clock.now();
     const order = await findOrder(tx, merchantId, body.order_id, true);
     if (!order) throw new ClearwayError('not_found', `No order ${body.order_id}.`, { param: 'order_id' });
     if (order.amount_total <= 0n) throw new ClearwayError('order_not_payable', `Order ${order.id} has nothing to pay.`, { param: 'order_id' });
+    const plan = planChannels(ctx, body.method, order.currency, order.amount_total, body.preferred_channel);
+    const first = plan[0];
+    if (first === undefined) throw unavailable(ctx, body.method, order.currency, order.amount_total);
     await applyOrderEvent(tx, order, 'payment_started', now, 'order_not_payable');
-    const first = plan[0]!;
     const payment: PaymentRow = {
       id: newId('payment'), merchant_id: merchantId, order_id: order.id, status: 'processing', amount: order.amount_total, currency: order.currency,
       method: body.method, channel: first.channel.config.id, amount_captured: 0n, amount_refunded: 0n, amount_refund_pending: 0n, failure_code: null,
@@ -63,7 +77,7 @@ async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRe
     };
     await insertAttempt(tx, attempt);
     await appendEvents(tx, [{ merchantId, type: 'payment.created', objectId: payment.id, payload: { payment_id: payment.id, order_id: order.id, amount: String(payment.amount), currency: payment.currency } }], now);
-    return { payment, attempt };
+    return { payment, attempt, plan };
   });
 }
 
@@ -85,26 +99,28 @@ async function callChannel(ctx: AppContext, channel: Channel, payment: PaymentRo
   return outcome;
 }
 
-export async function createPayment(ctx: AppContext, merchantId: string, body: PaymentRequest): Promise<string> {
-  const order = await findOrder(ctx.db, merchantId, body.order_id);
-  if (!order) throw new ClearwayError('not_found', `No order ${body.order_id}.`, { param: 'order_id' });
+export interface PaymentResult {
+  readonly payment: PaymentRow;
+  readonly attempts: AttemptRow[];
+}
+
+export async function createPayment(ctx: AppContext, merchantId: string, body: PaymentRequest): Promise<PaymentResult> {
   if (body.preferred_channel !== undefined && !ctx.channels.get(body.preferred_channel)) {
     throw new ClearwayError('invalid_param', `No channel ${body.preferred_channel}.`, { param: 'preferred_channel' });
   }
-  const plan = planChannels(ctx, body.method, order.currency, order.amount_total, body.preferred_channel);
-  if (plan.length === 0) {
-    const availability = ctx.channels.availability(body.method, order.currency, order.amount_total);
-    throw new ClearwayError('payment_method_unavailable', `No channel can take ${body.method} for this order${availability.available ? '' : `: ${availability.reason}`}.`, { param: 'method' });
-  }
-  const started = await startPayment(ctx, merchantId, body, plan);
+  const started = await startPayment(ctx, merchantId, body);
+  const { plan } = started;
+  let payment = started.payment;
+  const attempts: AttemptRow[] = [];
   let attempt: AttemptRow | null = started.attempt;
   for (let index = 0; attempt !== null && index < plan.length; index++) {
-    const planned = plan[index]!;
-    const outcome = await callChannel(ctx, planned.channel, started.payment, attempt);
+    const outcome = await callChannel(ctx, plan[index]!.channel, payment, attempt);
     const following = plan[index + 1];
     const next: NextChannel | null = following ? { channel: following.channel.config.id, routing_reason: following.routing_reason } : null;
-    const recorded = await recordAttemptOutcome(ctx, attempt.id, outcome, next);
+    const recorded = await recordAttemptOutcome(ctx, attempt, outcome, next);
+    payment = recorded.payment;
+    attempts.push(recorded.attempt);
     attempt = recorded.nextAttempt;
   }
-  return started.payment.id;
+  return { payment, attempts };
 }
