@@ -75,9 +75,23 @@ export function openPostgres(options: PostgresOptions): Database {
     }
   }
 
+  // A statement outside a transaction that lost a deadlock or a serialization race was rolled
+  // back whole, so running it again is safe: do so, as transactions do.
+  const poolQueryable = wrap(pool);
+  async function query<Row>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await poolQueryable.query<Row>(sql, params);
+      } catch (error) {
+        if (!isRetryableTransactionError(error) || attempt >= limits.transaction_retries_max) throw error;
+        await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt)));
+      }
+    }
+  }
+
   return {
     kind: 'postgres',
-    ...wrap(pool),
+    query,
     transaction,
     async exec(sql: string) {
       await pool.query(sql);

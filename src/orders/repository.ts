@@ -1,5 +1,7 @@
 import type { Queryable } from '../db/database.ts';
 import { ClearwayError } from '../kernel/errors.ts';
+import { StatementBuilder } from '../db/statement.ts';
+import { outboxInsertSql, type OutboxEvent } from '../outbox/outbox.ts';
 import type { PricingStep } from './domain/pricing.ts';
 import { transitionOrder, type OrderEvent, type OrderStatus } from './domain/order-state.ts';
 
@@ -34,14 +36,35 @@ export interface OrderRow {
   updated_at: Date;
 }
 
-export async function insertOrder(tx: Queryable, order: Omit<OrderRow, 'version' | 'updated_at' | 'amount_refunded' | 'cancellation_reason'>): Promise<void> {
-  await tx.query(
-    `INSERT INTO orders (id, merchant_id, status, currency, items, amount_subtotal, amount_discount, amount_total,
-       pricing_log, coupon_ids, customer, metadata, expires_at, created_at, updated_at)
-     VALUES ($1,$2,$3,$4,$5::jsonb,$6,$7,$8,$9::jsonb,$10,$11::jsonb,$12::jsonb,$13,$14,$14)`,
-    [order.id, order.merchant_id, order.status, order.currency, JSON.stringify(order.items), order.amount_subtotal, order.amount_discount,
-      order.amount_total, JSON.stringify(order.pricing_log), order.coupon_ids, order.customer === null ? null : JSON.stringify(order.customer),
-      JSON.stringify(order.metadata), order.expires_at, order.created_at],
+export type NewOrder = Omit<OrderRow, 'version' | 'updated_at' | 'amount_refunded' | 'cancellation_reason'>;
+
+function orderValues(s: StatementBuilder, order: NewOrder): string {
+  return [
+    s.bind(order.id), s.bind(order.merchant_id), s.bind(order.status), s.bind(order.currency), s.bind(JSON.stringify(order.items), '::jsonb'),
+    s.bind(order.amount_subtotal, '::bigint'), s.bind(order.amount_discount, '::bigint'), s.bind(order.amount_total, '::bigint'),
+    s.bind(JSON.stringify(order.pricing_log), '::jsonb'), s.bind(order.coupon_ids, '::text[]'),
+    s.bind(order.customer === null ? null : JSON.stringify(order.customer), '::jsonb'), s.bind(JSON.stringify(order.metadata), '::jsonb'),
+    s.bind(order.expires_at, '::timestamptz'), s.bind(order.created_at, '::timestamptz'), s.bind(order.created_at, '::timestamptz'),
+  ].join(', ');
+}
+
+const orderColumns = `id, merchant_id, status, currency, items, amount_subtotal, amount_discount, amount_total,
+  pricing_log, coupon_ids, customer, metadata, expires_at, created_at, updated_at`;
+
+export async function insertOrder(tx: Queryable, order: NewOrder): Promise<void> {
+  const s = new StatementBuilder();
+  await tx.query(`INSERT INTO orders (${orderColumns}) VALUES (${orderValues(s, order)})`, s.params);
+}
+
+/** The order and its outbox events in one statement (one round trip, atomic). */
+export async function insertOrderWithEvents(db: Queryable, order: NewOrder, events: readonly OutboxEvent[], now: Date): Promise<void> {
+  const s = new StatementBuilder();
+  const values = orderValues(s, order);
+  const outbox = outboxInsertSql(s, events, now, 'order_insert');
+  await db.query(
+    `WITH order_insert AS (INSERT INTO orders (${orderColumns}) VALUES (${values}) RETURNING id)${outbox ? `, outbox AS (${outbox})` : ''}
+     SELECT count(*) AS n FROM order_insert`,
+    s.params,
   );
 }
 

@@ -6,7 +6,7 @@ import type { AppContext } from '../http/context.ts';
 import { appendEvents } from '../outbox/outbox.ts';
 import { couponsByCodes, redeemCoupons, releaseCoupons, toPricingCoupon } from './coupons.ts';
 import { priceOrder, type PricedOrder } from './domain/pricing.ts';
-import { applyOrderEvent, findOrder, insertOrder, type OrderRow } from './repository.ts';
+import { applyOrderEvent, findOrder, insertOrder, insertOrderWithEvents, type OrderRow } from './repository.ts';
 
 export interface OrderRequest {
   currency: string;
@@ -70,11 +70,16 @@ export async function createOrder(ctx: AppContext, merchantId: string, body: Ord
     expires_at: new Date(now.getTime() + ctx.config.orderTtlSeconds * 1000),
     created_at: now,
   };
-  await ctx.db.transaction(async (tx) => {
-    await insertOrder(tx, order);
-    await redeemCoupons(tx, order.id, order.coupon_ids, couponParams(body, priced));
-    await appendEvents(tx, [{ merchantId, type: 'order.created', objectId: order.id, payload: { order_id: order.id, amount_total: String(order.amount_total) } }], now);
-  });
+  const events = [{ merchantId, type: 'order.created' as const, objectId: order.id, payload: { order_id: order.id, amount_total: String(order.amount_total) } }];
+  if (order.coupon_ids.length === 0) {
+    await insertOrderWithEvents(ctx.db, order, events, now);
+  } else {
+    await ctx.db.transaction(async (tx) => {
+      await insertOrder(tx, order);
+      await redeemCoupons(tx, order.id, order.coupon_ids, couponParams(body, priced));
+      await appendEvents(tx, events, now);
+    });
+  }
   return { ...order, version: 1, updated_at: now, amount_refunded: 0n, cancellation_reason: null };
 }
 

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/database.ts';
 import { newId } from '../kernel/ids.ts';
+import type { StatementBuilder } from '../db/statement.ts';
 
 // Events are written to the outbox in the same transaction as the state change they describe.
 // The relay (webhooks, finance stream) reads them from here.
@@ -34,4 +35,19 @@ export async function appendEvents(tx: Queryable, events: readonly OutboxEvent[]
     return `($${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5}::jsonb, $${base + 6})`;
   });
   await tx.query(`INSERT INTO outbox_events (id, merchant_id, type, object_id, payload, created_at) VALUES ${rows.join(', ')}`, values);
+}
+
+/**
+ * The outbox insert as a data-modifying CTE body for a guarded statement: the rows are written
+ * only when `guard` (the name of an earlier CTE) returned a row.
+ */
+export function outboxInsertSql(statement: StatementBuilder, events: readonly OutboxEvent[], now: Date, guard: string): string | null {
+  if (events.length === 0) return null;
+  const rows = events.map(
+    (event) =>
+      `(${statement.bind(newId('event'))}::text, ${statement.bind(event.merchantId)}::text, ${statement.bind(event.type)}::text, ` +
+      `${statement.bind(event.objectId)}::text, ${statement.bind(JSON.stringify(event.payload))}::jsonb, ${statement.bind(now)}::timestamptz)`,
+  );
+  return `INSERT INTO outbox_events (id, merchant_id, type, object_id, payload, created_at)
+    SELECT v.* FROM (VALUES ${rows.join(', ')}) AS v WHERE EXISTS (SELECT 1 FROM ${guard}) RETURNING 1`;
 }

@@ -63,6 +63,11 @@ export function registerNotificationRoutes(app: FastifyInstance, ctx: AppContext
           request.log.error({ attempt_id: attempt.id, notified: String(notification.amount), expected: String(attempt.amount) }, 'notification amount or currency mismatch; nothing changed');
           return reply.code(400).send({ received: false, reason: 'amount_mismatch' });
         }
+        // A repeat of what we already recorded (webhooks are at-least-once) needs no lock.
+        if ((attempt.status === 'succeeded' && notification.status === 'succeeded') || (attempt.status === 'failed' && notification.status === 'failed')) {
+          count('duplicate');
+          return { received: true };
+        }
         const recorded = await recordAttemptOutcome(ctx, attempt, asResult(notification), null);
         count(recorded.changed ? 'applied' : 'duplicate');
         return { received: true };

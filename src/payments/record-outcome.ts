@@ -1,14 +1,25 @@
-// Records what a channel said about one attempt, in one transaction: attempt, payment, order
-// and outbox events together. Every source of news (the synchronous call, the query after an
-// ambiguous call, notifications, the repair job) comes through here.
+// Records what a channel said about one attempt, atomically: attempt, payment, order and outbox
+// events together. Every source of news (the synchronous call, the query after an ambiguous
+// call, notifications, the repair job) comes through here.
+//
+// Two ways to write the same changes:
+// - guarded: when the caller holds the rows it last wrote (the synchronous flow), one statement
+//   applies everything only if both rows still carry the versions it knows (one round trip);
+// - locked: otherwise, or when a guard found the rows changed, a transaction locks the payment
+//   and the attempt, re-reads them and decides again from what it read.
 import type { Queryable } from '../db/database.ts';
+import { StatementBuilder } from '../db/statement.ts';
 import type { ChannelPaymentOutcome } from '../channels/contract.ts';
 import { newId } from '../kernel/ids.ts';
 import type { AppContext } from '../http/context.ts';
+import type { OrderEvent } from '../orders/domain/order-state.ts';
 import { applyOrderEventFrom } from '../orders/repository.ts';
-import { appendEvents, type OutboxEvent } from '../outbox/outbox.ts';
+import { transitionOrder } from '../orders/domain/order-state.ts';
+import { appendEvents, outboxInsertSql, type OutboxEvent } from '../outbox/outbox.ts';
 import { decideOutcome } from './domain/outcome.ts';
-import { findAttempt, findPaymentById, insertAttempt, updateAttempt, updatePayment, type AttemptRow, type PaymentRow } from './repository.ts';
+import {
+  findAttempt, findPaymentById, insertAttempt, updateAttempt, updatePayment, type AttemptChange, type AttemptRow, type PaymentChange, type PaymentRow,
+} from './repository.ts';
 
 export interface RecordedOutcome {
   readonly payment: PaymentRow;
@@ -24,24 +35,190 @@ export interface NextChannel {
   readonly routing_reason: string;
 }
 
-function failureOf(outcome: ChannelPaymentOutcome): { code: string | null; message: string | null } {
-  if (outcome.kind !== 'result') return { code: outcome.kind === 'not_sent' ? 'channel_not_reached' : 'channel_outcome_unknown', message: outcome.reason };
-  return { code: outcome.failure_code, message: outcome.failure_message };
-}
-
 /** Names the attempt and its payment (the payment's row lock is taken first). */
 export interface AttemptRef {
   readonly id: string;
   readonly payment_id: string;
 }
 
+/** The rows as the caller last wrote them: lets the guarded single statement be tried first. */
+export interface KnownRows {
+  readonly payment: PaymentRow;
+  readonly attempt: AttemptRow;
+}
+
+/** Everything one outcome changes, computed from the rows as they are. Pure. */
+interface PlannedChanges {
+  readonly changed: boolean;
+  readonly lateSuccess: boolean;
+  readonly attempt: AttemptRow;
+  readonly attemptChange: AttemptChange | null;
+  readonly payment: PaymentRow;
+  readonly paymentChange: PaymentChange | null;
+  readonly orderEvent: OrderEvent | null;
+  readonly nextAttempt: AttemptRow | null;
+  readonly events: OutboxEvent[];
+  readonly conflict: string | null;
+}
+
+function failureOf(outcome: ChannelPaymentOutcome): { code: string | null; message: string | null } {
+  if (outcome.kind !== 'result') return { code: outcome.kind === 'not_sent' ? 'channel_not_reached' : 'channel_outcome_unknown', message: outcome.reason };
+  return { code: outcome.failure_code, message: outcome.failure_message };
+}
+
+function planChanges(payment: PaymentRow, attempt: AttemptRow, outcome: ChannelPaymentOutcome, nextChannel: NextChannel | null, now: Date): PlannedChanges {
+  if (outcome.kind === 'result' && (outcome.amount !== attempt.amount || outcome.currency !== attempt.currency)) {
+    throw new Error(`assertion failed: connector passed an outcome for ${attempt.out_trade_no} that does not match the attempt`);
+  }
+  const unchanged = { lateSuccess: false, attempt, attemptChange: null, payment, paymentChange: null, orderEvent: null, nextAttempt: null, events: [] };
+  const decision = decideOutcome({ attemptStatus: attempt.status, paymentStatus: payment.status, outcome, nextChannelAvailable: nextChannel !== null });
+  if (decision.kind !== 'apply') return { ...unchanged, changed: false, conflict: decision.kind === 'conflict' ? decision.reason : null };
+  const failure = decision.attemptStatus === 'failed' ? failureOf(outcome) : { code: null, message: null };
+  const attemptChange: AttemptChange = {
+    status: decision.attemptStatus,
+    channel_txn_id: outcome.kind === 'result' ? outcome.channel_txn_id : null,
+    failure_code: failure.code,
+    failure_message: failure.message,
+  };
+  const events: OutboxEvent[] = [];
+  let paymentChange: PaymentChange | null = null;
+  if (decision.paymentEvent !== null) {
+    const nextAction = outcome.kind === 'result' ? outcome.next_action : null;
+    paymentChange = {
+      status: decision.paymentStatus,
+      channel: attempt.channel,
+      ...(decision.paymentStatus === 'succeeded' ? { amount_captured: payment.amount } : {}),
+      ...(decision.paymentStatus === 'failed' ? { failure_code: failure.code, failure_message: failure.message } : {}),
+      ...(nextAction ? { next_action: nextAction } : {}),
+    };
+    events.push({ merchantId: payment.merchant_id, type: `payment.${decision.paymentStatus}` as OutboxEvent['type'], objectId: payment.id, payload: { payment_id: payment.id, order_id: payment.order_id, channel: attempt.channel, amount: String(payment.amount), currency: payment.currency } });
+  }
+  if (decision.orderEvent === 'payment_succeeded') {
+    events.push({ merchantId: payment.merchant_id, type: 'order.paid', objectId: payment.order_id, payload: { order_id: payment.order_id, payment_id: payment.id } });
+  }
+  if (decision.lateSuccess) {
+    events.push({ merchantId: payment.merchant_id, type: 'payment.late_success', objectId: payment.id, payload: { payment_id: payment.id, attempt_id: attempt.id, channel: attempt.channel, amount: String(attempt.amount), currency: attempt.currency } });
+  }
+  let nextAttempt: AttemptRow | null = null;
+  if (decision.failOver && nextChannel !== null) {
+    const id = newId('attempt');
+    nextAttempt = { id, payment_id: payment.id, merchant_id: payment.merchant_id, channel: nextChannel.channel, status: 'created', out_trade_no: id, channel_txn_id: null, amount: payment.amount, currency: payment.currency, routing_reason: nextChannel.routing_reason, failure_code: null, failure_message: null, version: 1, created_at: now, updated_at: now };
+  }
+  return {
+    changed: true, conflict: null, lateSuccess: decision.lateSuccess, attempt, attemptChange, payment, paymentChange,
+    orderEvent: decision.orderEvent, nextAttempt, events,
+  };
+}
+
+/** The rows after the planned changes, as the database now holds them. */
+function rowsAfter(plan: PlannedChanges, now: Date): { payment: PaymentRow; attempt: AttemptRow } {
+  const attempt: AttemptRow = plan.attemptChange
+    ? { ...plan.attempt, ...plan.attemptChange, channel_txn_id: plan.attemptChange.channel_txn_id ?? plan.attempt.channel_txn_id, version: plan.attempt.version + 1, updated_at: now } as AttemptRow
+    : plan.attempt;
+  const change = plan.paymentChange;
+  const payment: PaymentRow = change
+    ? {
+        ...plan.payment,
+        status: change.status,
+        channel: change.channel ?? plan.payment.channel,
+        amount_captured: change.amount_captured ?? plan.payment.amount_captured,
+        failure_code: change.failure_code === undefined ? plan.payment.failure_code : change.failure_code,
+        failure_message: change.failure_message === undefined ? plan.payment.failure_message : change.failure_message,
+        next_action: change.next_action === undefined ? plan.payment.next_action : change.next_action,
+        version: plan.payment.version + 1,
+        updated_at: now,
+      }
+    : plan.payment;
+  return { payment, attempt };
+}
+
+/** One statement: every write happens only if the payment and the attempt still carry the known versions. */
+async function applyGuarded(db: Queryable, plan: PlannedChanges, now: Date): Promise<boolean> {
+  const s = new StatementBuilder();
+  const after = rowsAfter(plan, now);
+  const parts: string[] = [
+    `guard AS (SELECT p.id FROM payments p JOIN attempts a ON a.payment_id = p.id
+       WHERE p.id = ${s.bind(plan.payment.id)} AND p.version = ${s.bind(plan.payment.version)}
+         AND a.id = ${s.bind(plan.attempt.id)} AND a.version = ${s.bind(plan.attempt.version)} FOR UPDATE OF p, a)`,
+  ];
+  const a = after.attempt;
+  parts.push(`attempt_update AS (UPDATE attempts SET status = ${s.bind(a.status)}, channel_txn_id = ${s.bind(a.channel_txn_id)}, failure_code = ${s.bind(a.failure_code)},
+      failure_message = ${s.bind(a.failure_message)}, version = version + 1, updated_at = ${s.bind(now)}
+    WHERE id = ${s.bind(a.id)} AND EXISTS (SELECT 1 FROM guard) RETURNING 1)`);
+  if (plan.paymentChange) {
+    const p = after.payment;
+    parts.push(`payment_update AS (UPDATE payments SET status = ${s.bind(p.status)}, channel = ${s.bind(p.channel)}, amount_captured = ${s.bind(p.amount_captured)},
+        failure_code = ${s.bind(p.failure_code)}, failure_message = ${s.bind(p.failure_message)}, next_action = ${s.bind(p.next_action === null ? null : JSON.stringify(p.next_action))}::jsonb,
+        version = version + 1, updated_at = ${s.bind(now)}
+      WHERE id = ${s.bind(p.id)} AND EXISTS (SELECT 1 FROM guard) RETURNING 1)`);
+  }
+  let orderCheck = '';
+  if (plan.orderEvent) {
+    const next = transitionOrder('paying', plan.orderEvent);
+    if (!next.ok) throw new Error(`assertion failed: ${next.rejection}`);
+    parts.push(`order_update AS (UPDATE orders SET status = ${s.bind(next.state)}, version = version + 1, updated_at = ${s.bind(now)}
+      WHERE id = ${s.bind(plan.payment.order_id)} AND status = 'paying' AND EXISTS (SELECT 1 FROM guard) RETURNING 1)`);
+    orderCheck = `, clearway_assert((SELECT count(*) FROM order_update) = (SELECT count(*) FROM guard), ${s.bind(`order ${plan.payment.order_id} of a live payment is not paying`)})`;
+  }
+  if (plan.nextAttempt) {
+    const n = plan.nextAttempt;
+    parts.push(`next_attempt AS (INSERT INTO attempts (id, payment_id, merchant_id, channel, status, out_trade_no, amount, currency, routing_reason, created_at, updated_at)
+      SELECT ${s.bind(n.id)}, ${s.bind(n.payment_id)}, ${s.bind(n.merchant_id)}, ${s.bind(n.channel)}, 'created', ${s.bind(n.out_trade_no)}, ${s.bind(n.amount)}::bigint,
+        ${s.bind(n.currency)}, ${s.bind(n.routing_reason)}, ${s.bind(now)}::timestamptz, ${s.bind(now)}::timestamptz
+      WHERE EXISTS (SELECT 1 FROM guard) RETURNING 1)`);
+  }
+  const outbox = outboxInsertSql(s, plan.events, now, 'guard');
+  if (outbox) parts.push(`outbox AS (${outbox})`);
+  const counted = ['attempt_update', ...(plan.paymentChange ? ['payment_update'] : []), ...(plan.nextAttempt ? ['next_attempt'] : []), ...(outbox ? ['outbox'] : [])];
+  const sql = `WITH ${parts.join(',\n')}
+    SELECT (SELECT count(*) FROM guard) AS guarded, ${counted.map((name) => `(SELECT count(*) FROM ${name})`).join(' + ')} AS written${orderCheck}`;
+  const { rows } = await db.query<{ guarded: bigint }>(sql, s.params);
+  return rows[0]?.guarded === 1n;
+}
+
+/** Locks the payment and the attempt, re-reads them, decides from what it read, writes. */
+async function applyLocked(ctx: AppContext, tx: Queryable, ref: AttemptRef, outcome: ChannelPaymentOutcome, nextChannel: NextChannel | null): Promise<RecordedOutcome> {
+  const now = ctx.clock.now();
+  // Lock order: payment, then attempt, then order — the same everywhere.
+  const payment = await findPaymentById(tx, ref.payment_id, true);
+  const attempt = await findAttempt(tx, ref.id, true);
+  if (!payment || !attempt || attempt.payment_id !== payment.id) throw new Error(`assertion failed: attempt ${ref.id} of payment ${ref.payment_id} exists`);
+  const plan = planChanges(payment, attempt, outcome, nextChannel, now);
+  if (!plan.changed) {
+    if (plan.conflict) ctx.logger.warn({ attempt_id: attempt.id, reason: plan.conflict }, 'channel news contradicts a final state; nothing changed');
+    return { payment, attempt, nextAttempt: null, lateSuccess: false, changed: false };
+  }
+  const attemptAfter = await updateAttempt(tx, attempt, plan.attemptChange!, now);
+  const paymentAfter = plan.paymentChange ? await updatePayment(tx, payment, plan.paymentChange, now) : payment;
+  // A payment that is not final belongs to an order that is paying (the unique live-payment
+  // index and the order's transition table keep it so).
+  if (plan.orderEvent) await applyOrderEventFrom(tx, payment.order_id, 'paying', plan.orderEvent, now);
+  if (plan.nextAttempt) await insertAttempt(tx, plan.nextAttempt);
+  await appendEvents(tx, plan.events, now);
+  return { payment: paymentAfter, attempt: attemptAfter, nextAttempt: plan.nextAttempt, lateSuccess: plan.lateSuccess, changed: true };
+}
+
+async function record(ctx: AppContext, ref: AttemptRef, outcome: ChannelPaymentOutcome, nextChannel: NextChannel | null, known: KnownRows | null): Promise<RecordedOutcome> {
+  if (known !== null) {
+    const now = ctx.clock.now();
+    const plan = planChanges(known.payment, known.attempt, outcome, nextChannel, now);
+    if (plan.changed && (await applyGuarded(ctx.db, plan, now))) {
+      const after = rowsAfter(plan, now);
+      return { payment: after.payment, attempt: after.attempt, nextAttempt: plan.nextAttempt, lateSuccess: plan.lateSuccess, changed: true };
+    }
+    // The rows moved on since we wrote them (a notification was faster): decide again from them.
+  }
+  return ctx.db.transaction((tx) => applyLocked(ctx, tx, ref, outcome, nextChannel));
+}
+
 export async function recordAttemptOutcome(
   ctx: AppContext,
-  attemptRef: AttemptRef,
+  ref: AttemptRef,
   outcome: ChannelPaymentOutcome,
   nextChannel: NextChannel | null,
+  known: KnownRows | null = null,
 ): Promise<RecordedOutcome> {
-  const recorded = await ctx.db.transaction((tx) => recordInTransaction(ctx, tx, attemptRef, outcome, nextChannel));
+  const recorded = await record(ctx, ref, outcome, nextChannel, known);
   if (recorded.changed && recorded.payment.status !== 'processing') {
     ctx.metrics.payments.inc({ status: recorded.payment.status, channel: recorded.attempt.channel, method: recorded.payment.method });
   }
@@ -51,57 +228,10 @@ export async function recordAttemptOutcome(
   return recorded;
 }
 
-async function recordInTransaction(
-  ctx: AppContext,
-  tx: Queryable,
-  attemptRef: AttemptRef,
-  outcome: ChannelPaymentOutcome,
-  nextChannel: NextChannel | null,
-): Promise<RecordedOutcome> {
-  const now = ctx.clock.now();
-  // Lock order: payment, then attempt, then order — the same everywhere.
-  const payment = await findPaymentById(tx, attemptRef.payment_id, true);
-  const attempt = await findAttempt(tx, attemptRef.id, true);
-  if (!payment || !attempt || attempt.payment_id !== payment.id) throw new Error(`assertion failed: attempt ${attemptRef.id} of payment ${attemptRef.payment_id} exists`);
-  if (outcome.kind === 'result' && (outcome.amount !== attempt.amount || outcome.currency !== attempt.currency)) {
-    throw new Error(`assertion failed: connector passed an outcome for ${attempt.out_trade_no} that does not match the attempt`);
-  }
-  const decision = decideOutcome({ attemptStatus: attempt.status, paymentStatus: payment.status, outcome, nextChannelAvailable: nextChannel !== null });
-  if (decision.kind !== 'apply') {
-    if (decision.kind === 'conflict') ctx.logger.warn({ attempt_id: attempt.id, reason: decision.reason }, 'channel news contradicts a final state; nothing changed');
-    return { payment, attempt, nextAttempt: null, lateSuccess: false, changed: false };
-  }
-  const failure = decision.attemptStatus === 'failed' ? failureOf(outcome) : { code: null, message: null };
-  const channelTxnId = outcome.kind === 'result' ? outcome.channel_txn_id : null;
-  const nextAttemptRow = await updateAttempt(tx, attempt, { status: decision.attemptStatus, channel_txn_id: channelTxnId, failure_code: failure.code, failure_message: failure.message }, now);
-  const events: OutboxEvent[] = [];
-  let nextPayment = payment;
-  if (decision.paymentEvent !== null) {
-    const nextAction = outcome.kind === 'result' ? outcome.next_action : null;
-    nextPayment = await updatePayment(tx, payment, {
-      status: decision.paymentStatus,
-      channel: attempt.channel,
-      ...(decision.paymentStatus === 'succeeded' ? { amount_captured: payment.amount } : {}),
-      ...(decision.paymentStatus === 'failed' ? { failure_code: failure.code, failure_message: failure.message } : {}),
-      ...(nextAction ? { next_action: nextAction } : {}),
-    }, now);
-    events.push({ merchantId: payment.merchant_id, type: `payment.${decision.paymentStatus}` as OutboxEvent['type'], objectId: payment.id, payload: { payment_id: payment.id, order_id: payment.order_id, channel: attempt.channel, amount: String(payment.amount), currency: payment.currency } });
-  }
-  if (decision.orderEvent !== null) {
-    // A payment that is not final belongs to an order that is paying (the unique live-payment
-    // index and the order's transition table keep it so).
-    await applyOrderEventFrom(tx, payment.order_id, 'paying', decision.orderEvent, now);
-    if (decision.orderEvent === 'payment_succeeded') events.push({ merchantId: payment.merchant_id, type: 'order.paid', objectId: payment.order_id, payload: { order_id: payment.order_id, payment_id: payment.id } });
-  }
-  if (decision.lateSuccess) {
-    events.push({ merchantId: payment.merchant_id, type: 'payment.late_success', objectId: payment.id, payload: { payment_id: payment.id, attempt_id: attempt.id, channel: attempt.channel, amount: String(attempt.amount), currency: attempt.currency } });
-  }
-  let nextAttempt: AttemptRow | null = null;
-  if (decision.failOver && nextChannel !== null) {
-    const id = newId('attempt');
-    nextAttempt = { id, payment_id: payment.id, merchant_id: payment.merchant_id, channel: nextChannel.channel, status: 'created', out_trade_no: id, channel_txn_id: null, amount: payment.amount, currency: payment.currency, routing_reason: nextChannel.routing_reason, failure_code: null, failure_message: null, version: 1, created_at: now, updated_at: now };
-    await insertAttempt(tx, nextAttempt);
-  }
-  await appendEvents(tx, events, now);
-  return { payment: nextPayment, attempt: nextAttemptRow, nextAttempt, lateSuccess: decision.lateSuccess, changed: true };
+/**
+ * Whether news about an attempt could change anything, judged from an unlocked read. Lets a
+ * duplicate notification be answered without taking locks; a `true` is decided again under lock.
+ */
+export function couldChange(payment: PaymentRow, attempt: AttemptRow, outcome: ChannelPaymentOutcome): boolean {
+  return decideOutcome({ attemptStatus: attempt.status, paymentStatus: payment.status, outcome, nextChannelAvailable: false }).kind === 'apply';
 }

@@ -1,4 +1,6 @@
 import type { Queryable } from '../db/database.ts';
+import { StatementBuilder } from '../db/statement.ts';
+import { outboxInsertSql, type OutboxEvent } from '../outbox/outbox.ts';
 import { ClearwayError } from '../kernel/errors.ts';
 import type { ChannelMethod } from '../channels/contract.ts';
 import type { AttemptStatus } from './domain/attempt-state.ts';
@@ -167,4 +169,40 @@ export async function updateAttempt(tx: Queryable, attempt: AttemptRow, change: 
   );
   if (result.rowCount !== 1) throw new ClearwayError('concurrent_update', `Attempt ${attempt.id} changed meanwhile.`);
   return next;
+}
+
+/**
+ * Transaction 1 of a payment as one guarded statement: the order moves to paying only if it is
+ * still pending_payment at the version read, and the payment, its first attempt and the outbox
+ * event are written only if it did. Returns false when the order moved on (the caller re-reads).
+ */
+export async function startPaymentGuarded(
+  db: Queryable,
+  order: { id: string; merchant_id: string; version: number },
+  payment: PaymentRow,
+  attempt: AttemptRow,
+  events: readonly OutboxEvent[],
+  now: Date,
+): Promise<boolean> {
+  const s = new StatementBuilder();
+  const t = (value: unknown, cast = '') => s.bind(value, cast);
+  const outbox = outboxInsertSql(s, events, now, 'payment_insert');
+  const sql = `WITH order_update AS (
+      UPDATE orders SET status = 'paying', version = version + 1, updated_at = ${t(now)}
+      WHERE id = ${t(order.id)} AND merchant_id = ${t(order.merchant_id)} AND version = ${t(order.version)} AND status = 'pending_payment' RETURNING id),
+    payment_insert AS (
+      INSERT INTO payments (id, merchant_id, order_id, status, amount, currency, method, channel, risk, payment_method_data, created_at, updated_at)
+      SELECT ${t(payment.id)}, ${t(payment.merchant_id)}, id, 'processing', ${t(payment.amount, '::bigint')}, ${t(payment.currency)}, ${t(payment.method)}, ${t(payment.channel)},
+        ${t(JSON.stringify(payment.risk), '::jsonb')}, ${t(JSON.stringify(payment.payment_method_data), '::jsonb')}, ${t(now, '::timestamptz')}, ${t(now, '::timestamptz')}
+      FROM order_update RETURNING id),
+    attempt_insert AS (
+      INSERT INTO attempts (id, payment_id, merchant_id, channel, status, out_trade_no, amount, currency, routing_reason, created_at, updated_at)
+      SELECT ${t(attempt.id)}, id, ${t(attempt.merchant_id)}, ${t(attempt.channel)}, 'created', ${t(attempt.out_trade_no)}, ${t(attempt.amount, '::bigint')},
+        ${t(attempt.currency)}, ${t(attempt.routing_reason)}, ${t(now, '::timestamptz')}, ${t(now, '::timestamptz')}
+      FROM payment_insert RETURNING 1)${outbox ? `,\n    outbox AS (${outbox})` : ''}
+    SELECT (SELECT count(*) FROM order_update) AS guarded, (SELECT count(*) FROM attempt_insert) AS attempts`;
+  const { rows } = await db.query<{ guarded: bigint; attempts: bigint }>(sql, s.params);
+  const row = rows[0];
+  if (row && row.guarded === 1n && row.attempts !== 1n) throw new Error(`assertion failed: payment ${payment.id} started without its attempt`);
+  return row?.guarded === 1n;
 }

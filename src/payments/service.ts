@@ -6,10 +6,10 @@ import { ClearwayError } from '../kernel/errors.ts';
 import { newId } from '../kernel/ids.ts';
 import { limits } from '../kernel/limits.ts';
 import type { AppContext } from '../http/context.ts';
-import { applyOrderEvent, findOrder } from '../orders/repository.ts';
-import { appendEvents } from '../outbox/outbox.ts';
+import { findOrder } from '../orders/repository.ts';
+import { transitionOrder } from '../orders/domain/order-state.ts';
 import { recordAttemptOutcome, type NextChannel } from './record-outcome.ts';
-import { insertAttempt, insertPayment, type AttemptRow, type PaymentRow, type RiskAssessment } from './repository.ts';
+import { startPaymentGuarded, type AttemptRow, type PaymentRow, type RiskAssessment } from './repository.ts';
 
 export interface PaymentRequest {
   order_id: string;
@@ -52,33 +52,37 @@ interface StartedPayment {
   readonly plan: PlannedChannel[];
 }
 
-/** Transaction 1: lock the order, move it to paying, record the payment and its first attempt. */
+/**
+ * Step 1: move the order to paying and record the payment and its first attempt, in one guarded
+ * statement. Nothing here calls a channel.
+ */
 async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRequest): Promise<StartedPayment> {
-  return ctx.db.transaction(async (tx) => {
+  for (let tries = 0; tries < limits.transaction_retries_max; tries++) {
     const now = ctx.clock.now();
-    const order = await findOrder(tx, merchantId, body.order_id, true);
+    const order = await findOrder(ctx.db, merchantId, body.order_id);
     if (!order) throw new ClearwayError('not_found', `No order ${body.order_id}.`, { param: 'order_id' });
+    const next = transitionOrder(order.status, 'payment_started');
+    if (!next.ok) throw new ClearwayError('order_not_payable', `Order ${order.id} is ${order.status}: ${next.rejection}.`, { param: 'order_id' });
     if (order.amount_total <= 0n) throw new ClearwayError('order_not_payable', `Order ${order.id} has nothing to pay.`, { param: 'order_id' });
     const plan = planChannels(ctx, body.method, order.currency, order.amount_total, body.preferred_channel);
     const first = plan[0];
     if (first === undefined) throw unavailable(ctx, body.method, order.currency, order.amount_total);
-    await applyOrderEvent(tx, order, 'payment_started', now, 'order_not_payable');
     const payment: PaymentRow = {
       id: newId('payment'), merchant_id: merchantId, order_id: order.id, status: 'processing', amount: order.amount_total, currency: order.currency,
       method: body.method, channel: first.channel.config.id, amount_captured: 0n, amount_refunded: 0n, amount_refund_pending: 0n, failure_code: null,
       failure_message: null, next_action: null, risk: unscreened, payment_method_data: body.payment_method_data ?? {}, version: 1, created_at: now, updated_at: now,
     };
-    await insertPayment(tx, payment);
     const attemptId = newId('attempt');
     const attempt: AttemptRow = {
       id: attemptId, payment_id: payment.id, merchant_id: merchantId, channel: first.channel.config.id, status: 'created', out_trade_no: attemptId,
       channel_txn_id: null, amount: payment.amount, currency: payment.currency, routing_reason: first.routing_reason, failure_code: null,
       failure_message: null, version: 1, created_at: now, updated_at: now,
     };
-    await insertAttempt(tx, attempt);
-    await appendEvents(tx, [{ merchantId, type: 'payment.created', objectId: payment.id, payload: { payment_id: payment.id, order_id: order.id, amount: String(payment.amount), currency: payment.currency } }], now);
-    return { payment, attempt, plan };
-  });
+    const events = [{ merchantId, type: 'payment.created' as const, objectId: payment.id, payload: { payment_id: payment.id, order_id: order.id, amount: String(payment.amount), currency: payment.currency } }];
+    if (await startPaymentGuarded(ctx.db, order, payment, attempt, events, now)) return { payment, attempt, plan };
+    // The order changed between the read and the write (another payment, a cancel): read again.
+  }
+  throw new ClearwayError('concurrent_update', `Order ${body.order_id} kept changing; retry.`);
 }
 
 async function callChannel(ctx: AppContext, channel: Channel, payment: PaymentRow, attempt: AttemptRow): Promise<ChannelPaymentOutcome> {
@@ -117,7 +121,7 @@ export async function createPayment(ctx: AppContext, merchantId: string, body: P
     const outcome = await callChannel(ctx, plan[index]!.channel, payment, attempt);
     const following = plan[index + 1];
     const next: NextChannel | null = following ? { channel: following.channel.config.id, routing_reason: following.routing_reason } : null;
-    const recorded = await recordAttemptOutcome(ctx, attempt, outcome, next);
+    const recorded = await recordAttemptOutcome(ctx, attempt, outcome, next, { payment, attempt });
     payment = recorded.payment;
     attempts.push(recorded.attempt);
     attempt = recorded.nextAttempt;

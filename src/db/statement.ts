@@ -1,0 +1,11 @@
+// Builds one parameterized statement from parts (guarded CTE writes). Parameters are always
+// bound, never spliced into the text.
+export class StatementBuilder {
+  readonly params: unknown[] = [];
+
+  /** Binds a value and returns its placeholder, with an optional cast (`::jsonb`). */
+  bind(value: unknown, cast = ''): string {
+    this.params.push(value);
+    return `$${this.params.length}${cast}`;
+  }
+}

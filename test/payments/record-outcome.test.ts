@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChannelPaymentResult } from '../../src/channels/contract.ts';
+import { recordAttemptOutcome } from '../../src/payments/record-outcome.ts';
+import { attemptsOf, findPaymentById } from '../../src/payments/repository.ts';
+import { startTestApp, stores, type TestApp } from '../support/harness.ts';
+
+// The synchronous flow writes an outcome with one guarded statement, trusting the versions it
+// last wrote; when something else moved the rows first, the guard must refuse and the locked
+// path must decide again from the rows as they are.
+
+describe.each(stores)('recording outcomes on %s', (store) => {
+  let t: TestApp;
+  let merchant: { id: string; key: string };
+
+  beforeAll(async () => {
+    t = await startTestApp(store);
+    merchant = await t.newMerchant();
+    t.app.sandboxes.get('card_a')!.setWebhookUrl(null); // no notification may race this test
+  });
+  afterAll(async () => t?.close());
+
+  async function processingPayment(amount: number) {
+    await t.request('POST', '/sandbox/card_a/faults', { key: t.adminKey, body: { late_success_rate: 1 } });
+    const order = (await t.request('POST', '/v1/orders', { key: merchant.key, body: { currency: 'EUR', items: [{ name: 'X', unit_amount: amount, quantity: 1 }] } })).body;
+    const payment = (await t.request('POST', '/v1/payments', { key: merchant.key, body: { order_id: order.id, method: 'card', payment_method_data: { token: 'pm_card_visa' } } })).body;
+    await t.request('DELETE', '/sandbox/card_a/faults', { key: t.adminKey });
+    expect(payment.status, JSON.stringify(payment)).toBe('processing');
+    const row = (await findPaymentById(t.app.ctx.db, payment.id))!;
+    const attempt = (await attemptsOf(t.app.ctx.db, [payment.id])).get(payment.id)![0]!;
+    return { order, row, attempt };
+  }
+
+  const succeeded = (amount: number): ChannelPaymentResult => ({
+    kind: 'result', status: 'succeeded', channel_txn_id: 'pi_test', amount: BigInt(amount), currency: 'EUR', failure_code: null, failure_message: null, retryable_elsewhere: false, next_action: null,
+  });
+
+  it('applies an outcome with the guarded statement when the rows are as known', async () => {
+    const { order, row, attempt } = await processingPayment(1_100);
+    const recorded = await recordAttemptOutcome(t.app.ctx, attempt, succeeded(1_100), null, { payment: row, attempt });
+    expect(recorded.changed).toBe(true);
+    expect(recorded.payment.status).toBe('succeeded');
+    expect(recorded.payment.version).toBe(row.version + 1);
+    const stored = (await findPaymentById(t.app.ctx.db, row.id))!;
+    expect(stored).toEqual(recorded.payment);
+    expect((await t.request('GET', `/v1/orders/${order.id}`, { key: merchant.key })).body.status).toBe('paid');
+    const { rows } = await t.app.ctx.db.query<{ type: string }>('SELECT type FROM outbox_events WHERE object_id IN ($1, $2) ORDER BY seq', [row.id, order.id]);
+    expect(rows.map((r) => r.type)).toEqual(['order.created', 'payment.created', 'payment.succeeded', 'order.paid']);
+  });
+
+  it('falls back to the locked path when the rows moved on, and applies each change once', async () => {
+    const { order, row, attempt } = await processingPayment(1_200);
+    const stale = { payment: { ...row, version: row.version - 1 }, attempt: { ...attempt, version: attempt.version - 1 } };
+    const first = await recordAttemptOutcome(t.app.ctx, attempt, succeeded(1_200), null, stale);
+    expect(first.changed).toBe(true);
+    expect(first.payment.status).toBe('succeeded');
+    const again = await recordAttemptOutcome(t.app.ctx, attempt, succeeded(1_200), null, { payment: row, attempt });
+    expect(again.changed).toBe(false);
+    expect((await t.request('GET', `/v1/orders/${order.id}`, { key: merchant.key })).body.status).toBe('paid');
+    const { rows } = await t.app.ctx.db.query<{ n: bigint }>("SELECT count(*)::bigint AS n FROM outbox_events WHERE object_id = $1 AND type = 'payment.succeeded'", [row.id]);
+    expect(rows[0]!.n).toBe(1n);
+  });
+
+  it('refuses the whole guarded statement when its order is not paying, writing nothing', async () => {
+    const { order, row, attempt } = await processingPayment(1_300);
+    await t.app.ctx.db.query("UPDATE orders SET status = 'pending_payment' WHERE id = $1", [order.id]); // break the invariant on purpose
+    await expect(recordAttemptOutcome(t.app.ctx, attempt, succeeded(1_300), null, { payment: row, attempt })).rejects.toThrow(/not paying/);
+    const stored = (await findPaymentById(t.app.ctx.db, row.id))!;
+    expect(stored.status).toBe('processing');
+    expect(stored.version).toBe(row.version);
+  });
+});
