@@ -64,7 +64,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
   try {
     await migrate(db);
     const adminKey = await resolveAdminKey(db, config);
-    const channels = config.sandbox ? await configureSandboxChannels(clock) : configureEnvironmentChannels(process.env, clock);
+    const channels = config.sandbox ? await configureSandboxChannels(clock, logger) : configureEnvironmentChannels(process.env, clock, logger);
     const ctx: AppContext = { config, db, clock, logger, metrics: createMetrics(), channels: channels.registry, adminKeyHash: hashKey(adminKey) };
     const server = await buildServer(ctx, { register: (app) => registerSandboxRoutes(app, channels.sandboxes) });
     let url: string | null = null;

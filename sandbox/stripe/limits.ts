@@ -40,6 +40,9 @@ export const sandboxLimits = Object.freeze({
   webhook_attempts_max: 5,
   webhook_backoff_base_ms: 100,
   webhook_attempt_timeout_ms: 5_000,
+  /** Keep-alive sockets to the webhook endpoint, and how long one may idle (below Node's 5 s server default). */
+  webhook_sockets_max: 256,
+  webhook_idle_socket_ms: 4_000,
   /** Faults. */
   latency_ms_max: 120_000,
   timeout_hold_ms_default: 30_000,

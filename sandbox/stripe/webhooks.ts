@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Clock } from '../../src/kernel/clock.ts';
 import { sandboxLimits } from './limits.ts';
 
@@ -7,7 +9,9 @@ import { sandboxLimits } from './limits.ts';
 // A delivery is retried (fresh timestamp and signature each time) with exponential backoff
 // until a 2xx or webhook_attempts_max attempts. Delivery never blocks an API response, and
 // the number of deliveries waiting or in flight is bounded (beyond it they are dropped and
-// counted).
+// counted). Deliveries go over node:http(s) through keep-alive agents of the dispatcher's own
+// (one write per delivery: headers and body leave together), so a steady stream of events
+// reuses a few warm connections instead of opening one per event.
 
 export function stripeSignatureHeader(payload: string, secret: string, timestamp_seconds: number): string {
   if (!Number.isInteger(timestamp_seconds)) throw new Error('stripeSignatureHeader: timestamp must be whole seconds');
@@ -31,7 +35,9 @@ export interface WebhookDispatcherOptions {
 
 export class WebhookDispatcher {
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly aborts = new Set<AbortController>();
+  /** One per attempt in flight: ends it (as not delivered unless a 2xx is already in) and destroys its request. */
+  private readonly cancels = new Set<() => void>();
+  private readonly agents: { http?: HttpAgent; https?: HttpsAgent } = {};
   private readonly stats: WebhookStats = { delivered: 0, failed: 0, dropped: 0, pending: 0 };
   private closed = false;
 
@@ -65,8 +71,23 @@ export class WebhookDispatcher {
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    for (const abort of this.aborts) abort.abort();
-    this.aborts.clear();
+    // The requests first: one still queued in an agent would otherwise get a fresh socket.
+    for (const cancel of [...this.cancels]) cancel();
+    this.cancels.clear();
+    this.agents.http?.destroy();
+    this.agents.https?.destroy();
+  }
+
+  private agentFor(secure: boolean): HttpAgent {
+    const options = {
+      keepAlive: true,
+      scheduling: 'lifo' as const,
+      maxSockets: sandboxLimits.webhook_sockets_max,
+      maxFreeSockets: sandboxLimits.webhook_sockets_max,
+      timeout: sandboxLimits.webhook_idle_socket_ms, // idle sockets only; attempts have their own timer
+    };
+    if (secure) return (this.agents.https ??= new HttpsAgent(options));
+    return (this.agents.http ??= new HttpAgent(options));
   }
 
   private schedule(run: () => Promise<void>, delay_ms: number): void {
@@ -88,31 +109,71 @@ export class WebhookDispatcher {
     this.schedule(() => this.attempt(payload, attempt + 1), base * 2 ** (attempt - 1));
   }
 
-  private async post(url: string, payload: string): Promise<boolean> {
-    const abort = new AbortController();
-    this.aborts.add(abort);
-    const timeout = setTimeout(() => abort.abort(), sandboxLimits.webhook_attempt_timeout_ms);
-    timeout.unref();
-    try {
+  /** One attempt: true on a 2xx (the body is drained, and its loss does not matter), false on anything else. */
+  private post(url: string, payload: string): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      let target: URL;
+      try {
+        target = new URL(url);
+      } catch {
+        resolve(false);
+        return;
+      }
+      if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+        resolve(false);
+        return;
+      }
+      const secure = target.protocol === 'https:';
+      const body = Buffer.from(payload, 'utf8');
       const timestamp = Math.floor(this.options.clock.now().getTime() / 1000);
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json; charset=utf-8',
-          'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
-          'stripe-signature': stripeSignatureHeader(payload, this.options.secret, timestamp),
-        },
-        body: payload,
-        signal: abort.signal,
+      let answer: boolean | null = null; // set once the status line is in
+      let done = false;
+      let request: ClientRequest | null = null;
+      const finish = (delivered: boolean): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timeout);
+        this.cancels.delete(cancel);
+        resolve(delivered);
+      };
+      const cancel = (): void => {
+        finish(answer ?? false);
+        request?.destroy();
+      };
+      const timeout = setTimeout(cancel, sandboxLimits.webhook_attempt_timeout_ms);
+      timeout.unref();
+      this.cancels.add(cancel);
+      try {
+        request = (secure ? httpsRequest : httpRequest)({
+          hostname: target.hostname.replace(/^\[(.*)\]$/, '$1'),
+          port: target.port === '' ? undefined : Number(target.port),
+          path: `${target.pathname}${target.search}`,
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json; charset=utf-8',
+            'content-length': body.length,
+            'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+            'stripe-signature': stripeSignatureHeader(payload, this.options.secret, timestamp),
+          },
+          agent: this.agentFor(secure),
+        });
+      } catch {
+        finish(false);
+        return;
+      }
+      const sent = request;
+      sent.on('error', () => finish(answer ?? false));
+      sent.on('close', () => finish(answer ?? false)); // the last word, whatever happened
+      sent.on('response', (response) => {
+        answer = response.statusCode !== undefined && response.statusCode >= 200 && response.statusCode < 300;
+        const delivered = answer;
+        response.on('end', () => finish(delivered));
+        response.on('error', () => finish(delivered));
+        response.on('close', () => finish(delivered));
+        response.resume(); // drained, so the socket goes back to the agent
       });
-      await response.arrayBuffer().catch(() => undefined);
-      return response.status >= 200 && response.status < 300;
-    } catch {
-      return false;
-    } finally {
-      clearTimeout(timeout);
-      this.aborts.delete(abort);
-    }
+      sent.end(body);
+    });
   }
 
   private finish(outcome: 'delivered' | 'failed'): void {

@@ -3,11 +3,12 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
+import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../kernel/clock.ts';
 import type { ChannelPaymentRequest, Connector } from '../contract.ts';
 import { createStripeSandbox, stripeSignatureHeader, type StripeSandbox } from '../../../sandbox/stripe/index.ts';
-import { createStripeConnector } from './connector.ts';
+import { createStripeConnector, type StripeConnector } from './connector.ts';
 
 let counter = 0;
 const tradeNumber = (label: string): string => `att_${label}_${Date.now().toString(36)}_${counter++}`;
@@ -28,7 +29,7 @@ describe('stripe connector against the stripe sandbox', () => {
   let hookServer: Server;
   const deliveries: Delivery[] = [];
 
-  const connectorFor = (overrides: { timeoutMs?: number; clock?: ManualClock; baseUrl?: string } = {}): Connector => {
+  const connectorFor = (overrides: { timeoutMs?: number; clock?: ManualClock; baseUrl?: string; logger?: pino.Logger } = {}): StripeConnector => {
     const credentials = sandbox.credentials();
     return createStripeConnector({
       channel: 'card_test',
@@ -37,6 +38,7 @@ describe('stripe connector against the stripe sandbox', () => {
       webhookSecret: credentials.webhook_secret,
       timeoutMs: overrides.timeoutMs ?? 5_000,
       ...(overrides.clock === undefined ? {} : { clock: overrides.clock }),
+      ...(overrides.logger === undefined ? {} : { logger: overrides.logger }),
     });
   };
   const charged = (out_trade_no: string) => sandbox.ledger().find((row) => row.out_trade_no === out_trade_no);
@@ -236,5 +238,72 @@ describe('stripe connector against the stripe sandbox', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('reuses one keep-alive connection for sequential calls (as the sandbox sees it)', async () => {
+    const app = Fastify();
+    const remotePorts: number[] = [];
+    app.server.on('connection', (socket: import('node:net').Socket) => remotePorts.push(socket.remotePort ?? -1));
+    await sandbox.register(app, '/sandbox/card_test');
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const mounted = connectorFor({ baseUrl: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/sandbox/card_test` });
+    try {
+      const first = tradeNumber('reuse_a');
+      expect(await mounted.createPayment(payment(first))).toMatchObject({ kind: 'result', status: 'succeeded' });
+      expect(await mounted.createPayment(payment(tradeNumber('reuse_b')))).toMatchObject({ kind: 'result', status: 'succeeded' });
+      expect(await mounted.queryPayment(first, { amount: 1000n, currency: 'USD' })).toMatchObject({ kind: 'result', status: 'succeeded' });
+      expect(remotePorts).toHaveLength(1); // three calls (four requests), one socket
+      mounted.close();
+      expect(await mounted.createPayment(payment(tradeNumber('reuse_c')))).toMatchObject({ kind: 'result', status: 'succeeded' });
+      expect(remotePorts).toHaveLength(2); // close() let go of it; the next call opened a new one
+      expect(remotePorts[1]).not.toBe(remotePorts[0]);
+    } finally {
+      mounted.close();
+      await app.close();
+    }
+  });
+
+  it('logs every request and response at debug, redacted, and transport failures at warn', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const logged = connectorFor({ logger });
+    const paid = tradeNumber('logged');
+    const request = { ...payment(paid), payment_method_data: { token: 'pm_card_visa', number: '4242424242424242', cvc: '123' } };
+    const outcome = await logged.createPayment(request);
+    expect(outcome).toMatchObject({ kind: 'result', status: 'succeeded' });
+    const declined = tradeNumber('logged_decline');
+    await logged.createPayment(payment(declined, 'pm_card_chargeDeclined'));
+    await logged.queryPayment(paid, { amount: 1000n, currency: 'USD' });
+    logged.close();
+
+    const text = JSON.stringify(lines);
+    expect(text).not.toContain(sandbox.credentials().secret_key);
+    expect(text).not.toContain('pm_card');
+    expect(text).not.toContain('4242');
+    expect(text).not.toMatch(/authorization|bearer/i);
+    expect(lines[0]).toMatchObject({
+      level: 20, msg: 'stripe call', provider: 'stripe', channel: 'card_test', method: 'POST', path: '/v1/payment_intents', status: 200,
+      duration_ms: expect.any(Number), idempotency_key: paid,
+      form: { payment_method: '[redacted]', amount: '1000', metadata: { order_id: 'ord_test', out_trade_no: paid } },
+      response: { id: outcome.kind === 'result' ? outcome.channel_txn_id : '', object: 'payment_intent', status: 'succeeded' },
+    });
+    expect(lines[1]).toMatchObject({ level: 20, status: 402, idempotency_key: declined, response: { error_type: 'card_error', error_code: 'card_declined', error_decline_code: 'generic_decline' } });
+    expect(lines[2]).toMatchObject({ level: 20, method: 'GET', path: '/v1/payment_intents/search', status: 200, query: { query: expect.stringContaining(paid) }, response: { object: 'search_result' } });
+    expect(lines[2]).not.toHaveProperty('idempotency_key');
+    expect(lines).toHaveLength(3);
+
+    const quiet: Record<string, unknown>[] = [];
+    const info = pino({ level: 'info' }, { write: (line: string) => quiet.push(JSON.parse(line) as Record<string, unknown>) });
+    const gone = createStripeSandbox({ channel: 'card_gone' });
+    const goneUrl = await gone.listen();
+    await gone.close();
+    const refused = createStripeConnector({ channel: 'card_gone', baseUrl: goneUrl, secretKey: 'sk_test_never_logged', webhookSecret: '', timeoutMs: 2_000, logger: info });
+    await connectorFor({ logger: info }).createPayment(payment(tradeNumber('quiet'))); // debug is off: nothing
+    const out_trade_no = tradeNumber('refused_logged');
+    expect(await refused.createPayment(payment(out_trade_no))).toMatchObject({ kind: 'not_sent' });
+    expect(quiet).toEqual([
+      expect.objectContaining({ level: 40, msg: 'stripe call failed', channel: 'card_gone', method: 'POST', path: '/v1/payment_intents', idempotency_key: out_trade_no, outcome: 'not_sent', reason: expect.stringMatching(/ECONNREFUSED/) }),
+    ]);
+    expect(JSON.stringify(quiet)).not.toMatch(/sk_test_never_logged|pm_card/);
   });
 });

@@ -1,6 +1,7 @@
 // The card connector for Stripe PaymentIntents: the connector contract over Stripe's v1 API.
 // Stateless: every call is built from its arguments, and the only memory is Stripe's (the
 // Idempotency-Key is our out_trade_no / out_refund_no; the intent carries metadata[out_trade_no]).
+// The one thing an instance holds is its keep-alive agent (http.ts): close() lets go of it.
 import { systemClock, type Clock } from '../../kernel/clock.ts';
 import { limits } from '../../kernel/limits.ts';
 import {
@@ -37,11 +38,21 @@ export interface StripeConnectorOptions {
   readonly webhookSecret: string;
   readonly timeoutMs?: number;
   readonly clock?: Clock;
+  /** Logs every request and response to Stripe, redacted (debug), and transport failures (warn). */
+  readonly logger?: http.StripeLogger;
 }
+
+/** A Connector that can also let go of its sockets (the contract itself has no close). */
+export interface StripeConnector extends Connector {
+  /** Destroys the instance's keep-alive sockets; a later call opens new ones. */
+  close(): void;
+}
+
+type Settings = Required<Omit<StripeConnectorOptions, 'logger'>> & Pick<StripeConnectorOptions, 'logger'>;
 
 type Lookup = { readonly kind: 'found'; readonly pi: PaymentIntentView } | { readonly kind: 'absent' } | { readonly kind: 'failure'; readonly failure: ChannelCallFailure };
 
-function settle(options: StripeConnectorOptions): Required<StripeConnectorOptions> {
+function settle(options: StripeConnectorOptions): Settings {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(options.channel)) throw new Error(`createStripeConnector: bad channel id ${options.channel}`);
   const url = new URL(options.baseUrl); // throws on a malformed URL
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('createStripeConnector: baseUrl must be http(s)');
@@ -54,9 +65,15 @@ function settle(options: StripeConnectorOptions): Required<StripeConnectorOption
   return Object.freeze({ ...options, timeoutMs, clock: options.clock ?? systemClock });
 }
 
-export function createStripeConnector(options: StripeConnectorOptions): Connector {
+export function createStripeConnector(options: StripeConnectorOptions): StripeConnector {
   const settings = settle(options);
-  const config: http.StripeHttpConfig = Object.freeze({ baseUrl: settings.baseUrl, secretKey: settings.secretKey, timeoutMs: settings.timeoutMs });
+  const api = http.createStripeHttp({
+    baseUrl: settings.baseUrl,
+    secretKey: settings.secretKey,
+    timeoutMs: settings.timeoutMs,
+    channel: settings.channel,
+    ...(settings.logger === undefined ? {} : { logger: settings.logger }),
+  });
   const nowSeconds = (): number => Math.floor(settings.clock.now().getTime() / 1000);
 
   /** A query that could not be made proves nothing about the payment: never `not_sent`. */
@@ -86,7 +103,7 @@ export function createStripeConnector(options: StripeConnectorOptions): Connecto
    * query only after the original call's timeout has passed (the repair worker waits far longer).
    */
   async function lookup(out_trade_no: string): Promise<Lookup> {
-    const searched = await http.searchPaymentIntents(config, searchQueryFor(out_trade_no));
+    const searched = await http.searchPaymentIntents(api, searchQueryFor(out_trade_no));
     if (searched.kind !== 'response') return { kind: 'failure', failure: asQueryFailure(searched) };
     const page = searched.status === 200 ? readPaymentIntentPage(searched.body) : null;
     if (page === null) return { kind: 'failure', failure: { kind: 'unknown', reason: `search answered http ${searched.status}` } };
@@ -100,7 +117,7 @@ export function createStripeConnector(options: StripeConnectorOptions): Connecto
     const since = nowSeconds() - Math.ceil(window_ms / 1000);
     let after: string | null = null;
     for (let pageNumber = 0; pageNumber < stripeConnectorLimits.list_pages_max; pageNumber++) {
-      const listed = await http.listPaymentIntents(config, since, after);
+      const listed = await http.listPaymentIntents(api, since, after);
       if (listed.kind !== 'response') return { kind: 'failure', failure: asQueryFailure(listed) };
       const page = listed.status === 200 ? readPaymentIntentPage(listed.body) : null;
       if (page === null || page.malformed > 0) return { kind: 'failure', failure: { kind: 'unknown', reason: `list answered http ${listed.status} with an unreadable page` } };
@@ -120,7 +137,7 @@ export function createStripeConnector(options: StripeConnectorOptions): Connecto
     async createPayment(request: ChannelPaymentRequest): Promise<ChannelPaymentOutcome> {
       const built = buildPaymentIntentForm(request);
       if (!built.ok) return built.result;
-      const exchange = await http.createPaymentIntent(config, built.fields, request.out_trade_no);
+      const exchange = await http.createPaymentIntent(api, built.fields, request.out_trade_no);
       if (exchange.kind !== 'response') return exchange;
       return interpretPaymentResponse(exchange.status, exchange.body, { out_trade_no: request.out_trade_no, amount: request.amount, currency: request.currency });
     },
@@ -149,7 +166,7 @@ export function createStripeConnector(options: StripeConnectorOptions): Connecto
       }
       const built = buildRefundForm(request, paymentIntent);
       if (!built.ok) return { kind: 'result', status: 'failed', channel_refund_id: null, amount: request.amount, currency: request.currency, failure_code: built.code };
-      const exchange = await http.createRefund(config, built.fields, request.out_refund_no);
+      const exchange = await http.createRefund(api, built.fields, request.out_refund_no);
       if (exchange.kind !== 'response') return exchange;
       const expected = { out_refund_no: request.out_refund_no, payment_intent: paymentIntent, amount: request.amount, currency: request.currency };
       return interpretRefundResponse(exchange.status, exchange.body, expected);
@@ -157,6 +174,10 @@ export function createStripeConnector(options: StripeConnectorOptions): Connecto
 
     verifyNotification(rawBody, headers): NotificationVerdict {
       return verifyStripeNotification(rawBody, headers, settings.webhookSecret, nowSeconds());
+    },
+
+    close(): void {
+      api.close();
     },
   };
 }

@@ -16,4 +16,16 @@ export const stripeConnectorLimits = Object.freeze({
   webhook_tolerance_seconds: 300,
   /** Largest timeout a connector may be configured with. */
   timeout_ms_max: 120_000,
+  /**
+   * Sockets one connector instance keeps open to Stripe (its keep-alive agent's maxSockets and
+   * maxFreeSockets). Calls beyond it wait in the agent's queue, under their own timeout.
+   */
+  sockets_max: 256,
+  /**
+   * An idle keep-alive socket is closed after this long, below the 5 s keep-alive timeout of
+   * Node's own server, so that our side closes first rather than writing into a socket the
+   * server is closing (a reset, hence an `unknown`). A server's `Keep-Alive: timeout=N` hint
+   * shortens it further (to N - 1 s); it never lengthens it.
+   */
+  idle_socket_ms: 4_000,
 });
