@@ -7,10 +7,11 @@ import { openDatabase } from './db/open.ts';
 import { migrate } from './db/migrate.ts';
 import type { Database } from './db/database.ts';
 import { systemClock, type Clock } from './kernel/clock.ts';
-import { checkLimits } from './kernel/limits.ts';
+import { checkLimits, limits } from './kernel/limits.ts';
 import { createMetrics } from './http/metrics.ts';
 import { buildServer } from './http/server.ts';
-import type { AppContext } from './http/context.ts';
+import type { AppContext, OrderFacts, SucceededAttempt } from './http/context.ts';
+import { FactsCache } from './kernel/facts-cache.ts';
 import { createLogger } from './logger.ts';
 import { hashKey, newAdminKey, newMerchantKey } from './merchants/keys.ts';
 import { createMerchant, readSetting, writeSettingOnce } from './merchants/repository.ts';
@@ -65,7 +66,8 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     await migrate(db);
     const adminKey = await resolveAdminKey(db, config);
     const channels = config.sandbox ? await configureSandboxChannels(clock, logger) : configureEnvironmentChannels(process.env, clock, logger);
-    const ctx: AppContext = { config, db, clock, logger, metrics: createMetrics(), channels: channels.registry, adminKeyHash: hashKey(adminKey) };
+    const facts = { orders: new FactsCache<OrderFacts>(limits.facts_cache_entries_max), succeededAttempts: new FactsCache<SucceededAttempt>(limits.facts_cache_entries_max) };
+    const ctx: AppContext = { config, db, clock, logger, metrics: createMetrics(), channels: channels.registry, adminKeyHash: hashKey(adminKey), facts };
     const server = await buildServer(ctx, { register: (app) => registerSandboxRoutes(app, channels.sandboxes) });
     let url: string | null = null;
     if (options.listen ?? true) {

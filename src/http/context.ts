@@ -4,6 +4,26 @@ import type { Database } from '../db/database.ts';
 import type { Clock } from '../kernel/clock.ts';
 import type { ChannelRegistry } from '../channels/registry.ts';
 import type { Metrics } from './metrics.ts';
+import type { FactsCache } from '../kernel/facts-cache.ts';
+
+/** What never changes about an order once created: enough to plan its payment. */
+export interface OrderFacts {
+  readonly merchant_id: string;
+  readonly currency: string;
+  readonly amount_total: bigint;
+}
+
+/** An attempt this process saw succeed, with what it charged. */
+export interface SucceededAttempt {
+  readonly amount: bigint;
+  readonly currency: string;
+}
+
+/** Process-local caches of immutable facts; each saves a read on the hot path. */
+export interface FactsCaches {
+  readonly orders: FactsCache<OrderFacts>;
+  readonly succeededAttempts: FactsCache<SucceededAttempt>;
+}
 
 /** Everything a route or worker needs, built once at start. */
 export interface AppContext {
@@ -15,6 +35,7 @@ export interface AppContext {
   readonly logger: Logger;
   /** The admin key's hash (the key itself is never kept in memory longer than start-up). */
   readonly adminKeyHash: string;
+  readonly facts: FactsCaches;
 }
 
 export type Principal = { readonly kind: 'admin' } | { readonly kind: 'merchant'; readonly merchantId: string };

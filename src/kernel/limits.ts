@@ -39,6 +39,8 @@ export const limits = Object.freeze({
   allocation_parts_max: 100_000,
   /** Attempts and refunds repaired in one sweep of the repair worker. */
   repair_batch_max: 200,
+  /** Entries of each in-process cache of immutable facts (order totals, settled attempts). */
+  facts_cache_entries_max: 100_000,
   /** Orders expired in one sweep of the expiry worker. */
   order_expiry_batch_max: 500,
   /** Rate limit per API key (generous by default: a benchmark at full speed is not throttled). */

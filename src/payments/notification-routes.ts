@@ -52,6 +52,12 @@ export function registerNotificationRoutes(app: FastifyInstance, ctx: AppContext
           return { received: true };
         }
         const notification = verdict.notification;
+        // A success this process already recorded (webhooks are at-least-once): nothing to read.
+        const known = notification.status === 'succeeded' ? ctx.facts.succeededAttempts.get(notification.out_trade_no) : undefined;
+        if (known && known.amount === notification.amount && known.currency === notification.currency) {
+          count('duplicate');
+          return { received: true };
+        }
         const attempt = await findAttemptByTradeNo(ctx.db, notification.out_trade_no);
         if (!attempt || attempt.channel !== channel.config.id) {
           count('unknown_attempt');

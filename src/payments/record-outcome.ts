@@ -219,6 +219,9 @@ export async function recordAttemptOutcome(
   known: KnownRows | null = null,
 ): Promise<RecordedOutcome> {
   const recorded = await record(ctx, ref, outcome, nextChannel, known);
+  if (recorded.attempt.status === 'succeeded') {
+    ctx.facts.succeededAttempts.set(recorded.attempt.out_trade_no, { amount: recorded.attempt.amount, currency: recorded.attempt.currency });
+  }
   if (recorded.changed && recorded.payment.status !== 'processing') {
     ctx.metrics.payments.inc({ status: recorded.payment.status, channel: recorded.attempt.channel, method: recorded.payment.method });
   }

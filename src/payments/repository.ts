@@ -173,12 +173,13 @@ export async function updateAttempt(tx: Queryable, attempt: AttemptRow, change: 
 
 /**
  * Transaction 1 of a payment as one guarded statement: the order moves to paying only if it is
- * still pending_payment at the version read, and the payment, its first attempt and the outbox
- * event are written only if it did. Returns false when the order moved on (the caller re-reads).
+ * pending_payment (the one precondition of that transition), and the payment, its first attempt
+ * and the outbox event are written only if it did. Returns false when it was not (the caller
+ * reads the order to say why).
  */
 export async function startPaymentGuarded(
   db: Queryable,
-  order: { id: string; merchant_id: string; version: number },
+  order: { id: string; merchant_id: string },
   payment: PaymentRow,
   attempt: AttemptRow,
   events: readonly OutboxEvent[],
@@ -189,7 +190,7 @@ export async function startPaymentGuarded(
   const outbox = outboxInsertSql(s, events, now, 'payment_insert');
   const sql = `WITH order_update AS (
       UPDATE orders SET status = 'paying', version = version + 1, updated_at = ${t(now)}
-      WHERE id = ${t(order.id)} AND merchant_id = ${t(order.merchant_id)} AND version = ${t(order.version)} AND status = 'pending_payment' RETURNING id),
+      WHERE id = ${t(order.id)} AND merchant_id = ${t(order.merchant_id)} AND status = 'pending_payment' RETURNING id),
     payment_insert AS (
       INSERT INTO payments (id, merchant_id, order_id, status, amount, currency, method, channel, risk, payment_method_data, created_at, updated_at)
       SELECT ${t(payment.id)}, ${t(payment.merchant_id)}, id, 'processing', ${t(payment.amount, '::bigint')}, ${t(payment.currency)}, ${t(payment.method)}, ${t(payment.channel)},

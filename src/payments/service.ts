@@ -5,7 +5,7 @@ import type { Channel } from '../channels/registry.ts';
 import { ClearwayError } from '../kernel/errors.ts';
 import { newId } from '../kernel/ids.ts';
 import { limits } from '../kernel/limits.ts';
-import type { AppContext } from '../http/context.ts';
+import type { AppContext, OrderFacts } from '../http/context.ts';
 import { findOrder } from '../orders/repository.ts';
 import { transitionOrder } from '../orders/domain/order-state.ts';
 import { recordAttemptOutcome, type NextChannel } from './record-outcome.ts';
@@ -59,16 +59,14 @@ interface StartedPayment {
 async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRequest): Promise<StartedPayment> {
   for (let tries = 0; tries < limits.transaction_retries_max; tries++) {
     const now = ctx.clock.now();
-    const order = await findOrder(ctx.db, merchantId, body.order_id);
-    if (!order) throw new ClearwayError('not_found', `No order ${body.order_id}.`, { param: 'order_id' });
-    const next = transitionOrder(order.status, 'payment_started');
-    if (!next.ok) throw new ClearwayError('order_not_payable', `Order ${order.id} is ${order.status}: ${next.rejection}.`, { param: 'order_id' });
-    if (order.amount_total <= 0n) throw new ClearwayError('order_not_payable', `Order ${order.id} has nothing to pay.`, { param: 'order_id' });
+    const cached = ctx.facts.orders.get(body.order_id);
+    const order = cached?.merchant_id === merchantId ? cached : await payableOrder(ctx, merchantId, body.order_id);
+    if (order.amount_total <= 0n) throw new ClearwayError('order_not_payable', `Order ${body.order_id} has nothing to pay.`, { param: 'order_id' });
     const plan = planChannels(ctx, body.method, order.currency, order.amount_total, body.preferred_channel);
     const first = plan[0];
     if (first === undefined) throw unavailable(ctx, body.method, order.currency, order.amount_total);
     const payment: PaymentRow = {
-      id: newId('payment'), merchant_id: merchantId, order_id: order.id, status: 'processing', amount: order.amount_total, currency: order.currency,
+      id: newId('payment'), merchant_id: merchantId, order_id: body.order_id, status: 'processing', amount: order.amount_total, currency: order.currency,
       method: body.method, channel: first.channel.config.id, amount_captured: 0n, amount_refunded: 0n, amount_refund_pending: 0n, failure_code: null,
       failure_message: null, next_action: null, risk: unscreened, payment_method_data: body.payment_method_data ?? {}, version: 1, created_at: now, updated_at: now,
     };
@@ -78,11 +76,23 @@ async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRe
       channel_txn_id: null, amount: payment.amount, currency: payment.currency, routing_reason: first.routing_reason, failure_code: null,
       failure_message: null, version: 1, created_at: now, updated_at: now,
     };
-    const events = [{ merchantId, type: 'payment.created' as const, objectId: payment.id, payload: { payment_id: payment.id, order_id: order.id, amount: String(payment.amount), currency: payment.currency } }];
-    if (await startPaymentGuarded(ctx.db, order, payment, attempt, events, now)) return { payment, attempt, plan };
-    // The order changed between the read and the write (another payment, a cancel): read again.
+    const events = [{ merchantId, type: 'payment.created' as const, objectId: payment.id, payload: { payment_id: payment.id, order_id: body.order_id, amount: String(payment.amount), currency: payment.currency } }];
+    if (await startPaymentGuarded(ctx.db, { id: body.order_id, merchant_id: merchantId }, payment, attempt, events, now)) return { payment, attempt, plan };
+    // Not pending_payment (another payment, a cancel, or no such order): read it to say why.
+    await payableOrder(ctx, merchantId, body.order_id);
   }
   throw new ClearwayError('concurrent_update', `Order ${body.order_id} kept changing; retry.`);
+}
+
+/** Reads an order, answering 404 or 409 when it cannot take a payment now; remembers its facts. */
+async function payableOrder(ctx: AppContext, merchantId: string, orderId: string): Promise<OrderFacts> {
+  const order = await findOrder(ctx.db, merchantId, orderId);
+  if (!order) throw new ClearwayError('not_found', `No order ${orderId}.`, { param: 'order_id' });
+  const facts: OrderFacts = { merchant_id: order.merchant_id, currency: order.currency, amount_total: order.amount_total };
+  ctx.facts.orders.set(order.id, facts);
+  const next = transitionOrder(order.status, 'payment_started');
+  if (!next.ok) throw new ClearwayError('order_not_payable', `Order ${order.id} is ${order.status}: ${next.rejection}.`, { param: 'order_id' });
+  return facts;
 }
 
 async function callChannel(ctx: AppContext, channel: Channel, payment: PaymentRow, attempt: AttemptRow): Promise<ChannelPaymentOutcome> {

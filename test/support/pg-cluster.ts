@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 export interface PgCluster {
+  /** Over TCP on 127.0.0.1. */
   readonly url: string;
+  /** Over the cluster's Unix-domain socket (same machine only; no TCP stack per round trip). */
+  readonly socketUrl: string;
   readonly port: number;
   readonly bindir: string;
   stop(): void;
@@ -99,5 +102,11 @@ export async function startPgCluster(options: StartOptions = {}): Promise<PgClus
       rmSync(root, { recursive: true, force: true });
     }
   };
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, port, bindir, stop };
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    socketUrl: `postgres://postgres@localhost/postgres?host=${encodeURIComponent(socketDir)}&port=${port}`,
+    port,
+    bindir,
+    stop,
+  };
 }
