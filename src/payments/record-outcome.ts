@@ -28,6 +28,8 @@ export interface RecordedOutcome {
   readonly nextAttempt: AttemptRow | null;
   readonly lateSuccess: boolean;
   readonly changed: boolean;
+  /** The response stored under the request's idempotency key by the same statement, if any. */
+  readonly storedResponse?: StoredResponse;
 }
 
 export interface NextChannel {
@@ -45,6 +47,19 @@ export interface AttemptRef {
 export interface KnownRows {
   readonly payment: PaymentRow;
   readonly attempt: AttemptRow;
+  /**
+   * The request's stored response, written by the same statement when this outcome ends the
+   * request (no further attempt): the idempotency record then costs no write of its own.
+   */
+  readonly finish?: (payment: PaymentRow, attempt: AttemptRow) => StoredResponse;
+}
+
+/** An idempotency key's response, stored with the state change that produced it. */
+export interface StoredResponse {
+  readonly owner: string;
+  readonly key: string;
+  readonly status: number;
+  readonly body: string;
 }
 
 /** Everything one outcome changes, computed from the rows as they are. Pure. */
@@ -133,7 +148,7 @@ function rowsAfter(plan: PlannedChanges, now: Date): { payment: PaymentRow; atte
 }
 
 /** One statement: every write happens only if the payment and the attempt still carry the known versions. */
-async function applyGuarded(db: Queryable, plan: PlannedChanges, now: Date): Promise<boolean> {
+async function applyGuarded(db: Queryable, plan: PlannedChanges, now: Date, response: StoredResponse | null): Promise<boolean> {
   const s = new StatementBuilder();
   const after = rowsAfter(plan, now);
   const parts: string[] = [
@@ -169,7 +184,11 @@ async function applyGuarded(db: Queryable, plan: PlannedChanges, now: Date): Pro
   }
   const outbox = outboxInsertSql(s, plan.events, now, 'guard');
   if (outbox) parts.push(`outbox AS (${outbox})`);
-  const counted = ['attempt_update', ...(plan.paymentChange ? ['payment_update'] : []), ...(plan.nextAttempt ? ['next_attempt'] : []), ...(outbox ? ['outbox'] : [])];
+  if (response) {
+    parts.push(`response_store AS (UPDATE idempotency_keys SET state = 'done', response_status = ${s.bind(response.status)}, response_body = ${s.bind(response.body)}
+      WHERE owner = ${s.bind(response.owner)} AND key = ${s.bind(response.key)} AND state = 'in_flight' AND EXISTS (SELECT 1 FROM guard) RETURNING 1)`);
+  }
+  const counted = ['attempt_update', ...(plan.paymentChange ? ['payment_update'] : []), ...(plan.nextAttempt ? ['next_attempt'] : []), ...(outbox ? ['outbox'] : []), ...(response ? ['response_store'] : [])];
   const sql = `WITH ${parts.join(',\n')}
     SELECT (SELECT count(*) FROM guard) AS guarded, ${counted.map((name) => `(SELECT count(*) FROM ${name})`).join(' + ')} AS written${orderCheck}`;
   const { rows } = await db.query<{ guarded: bigint }>(sql, s.params);
@@ -202,9 +221,12 @@ async function record(ctx: AppContext, ref: AttemptRef, outcome: ChannelPaymentO
   if (known !== null) {
     const now = ctx.clock.now();
     const plan = planChanges(known.payment, known.attempt, outcome, nextChannel, now);
-    if (plan.changed && (await applyGuarded(ctx.db, plan, now))) {
+    if (plan.changed) {
       const after = rowsAfter(plan, now);
-      return { payment: after.payment, attempt: after.attempt, nextAttempt: plan.nextAttempt, lateSuccess: plan.lateSuccess, changed: true };
+      const response = known.finish && plan.nextAttempt === null ? known.finish(after.payment, after.attempt) : null;
+      if (await applyGuarded(ctx.db, plan, now, response)) {
+        return { payment: after.payment, attempt: after.attempt, nextAttempt: plan.nextAttempt, lateSuccess: plan.lateSuccess, changed: true, ...(response ? { storedResponse: response } : {}) };
+      }
     }
     // The rows moved on since we wrote them (a notification was faster): decide again from them.
   }

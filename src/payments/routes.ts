@@ -6,7 +6,7 @@ import { paginate } from '../http/pagination.ts';
 import { amountSchema, errorResponses, idParams, idSchema, listQuerySchema, listResponse } from '../http/schemas.ts';
 import { paymentMethodNames } from './payment-methods.ts';
 import { createRefund } from './refunds.ts';
-import { attemptsOf, findPayment, type PaymentRow, type RefundRow } from './repository.ts';
+import { attemptsOf, findPayment, type AttemptRow, type PaymentRow, type RefundRow } from './repository.ts';
 import { createPayment, type PaymentRequest } from './service.ts';
 import { paymentSchema, paymentView, refundSchema, refundView } from './views.ts';
 
@@ -47,8 +47,16 @@ export function registerPaymentRoutes(app: FastifyInstance, ctx: AppContext): vo
       },
     },
     async (request, reply) => {
-      const { payment, attempts } = await createPayment(ctx, merchantIdOf(request.principal), request.body);
-      return reply.code(201).send(paymentView(payment, attempts));
+      // With an Idempotency-Key, the response is stored by the same statement that records the
+      // payment's outcome, and sent exactly as stored (so a replay is byte-for-byte the same).
+      const held = request.idempotency;
+      const responseStore = held ? { owner: held.owner, key: held.key, render: (p: PaymentRow, a: readonly AttemptRow[]) => ({ status: 201, body: JSON.stringify(paymentView(p, a)) }) } : null;
+      const result = await createPayment(ctx, merchantIdOf(request.principal), request.body, responseStore);
+      if (held && result.storedResponse) {
+        held.settled = true;
+        return reply.code(result.storedResponse.status).type('application/json; charset=utf-8').send(result.storedResponse.body);
+      }
+      return reply.code(201).send(paymentView(result.payment, result.attempts));
     },
   );
 

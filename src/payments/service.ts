@@ -8,7 +8,7 @@ import { limits } from '../kernel/limits.ts';
 import type { AppContext, OrderFacts } from '../http/context.ts';
 import { findOrder } from '../orders/repository.ts';
 import { transitionOrder } from '../orders/domain/order-state.ts';
-import { recordAttemptOutcome, type NextChannel } from './record-outcome.ts';
+import { recordAttemptOutcome, type NextChannel, type StoredResponse } from './record-outcome.ts';
 import { startPaymentGuarded, type AttemptRow, type PaymentRow, type RiskAssessment } from './repository.ts';
 
 export interface PaymentRequest {
@@ -116,9 +116,18 @@ async function callChannel(ctx: AppContext, channel: Channel, payment: PaymentRo
 export interface PaymentResult {
   readonly payment: PaymentRow;
   readonly attempts: AttemptRow[];
+  /** The response already stored under the request's idempotency key, with the last state change. */
+  readonly storedResponse: StoredResponse | null;
 }
 
-export async function createPayment(ctx: AppContext, merchantId: string, body: PaymentRequest): Promise<PaymentResult> {
+/** How the caller's response is rendered and under which idempotency key it is stored. */
+export interface ResponseStore {
+  readonly owner: string;
+  readonly key: string;
+  render(payment: PaymentRow, attempts: readonly AttemptRow[]): { status: number; body: string };
+}
+
+export async function createPayment(ctx: AppContext, merchantId: string, body: PaymentRequest, responseStore: ResponseStore | null = null): Promise<PaymentResult> {
   if (body.preferred_channel !== undefined && !ctx.channels.get(body.preferred_channel)) {
     throw new ClearwayError('invalid_param', `No channel ${body.preferred_channel}.`, { param: 'preferred_channel' });
   }
@@ -126,15 +135,21 @@ export async function createPayment(ctx: AppContext, merchantId: string, body: P
   const { plan } = started;
   let payment = started.payment;
   const attempts: AttemptRow[] = [];
+  let storedResponse: StoredResponse | null = null;
   let attempt: AttemptRow | null = started.attempt;
   for (let index = 0; attempt !== null && index < plan.length; index++) {
     const outcome = await callChannel(ctx, plan[index]!.channel, payment, attempt);
     const following = plan[index + 1];
     const next: NextChannel | null = following ? { channel: following.channel.config.id, routing_reason: following.routing_reason } : null;
-    const recorded = await recordAttemptOutcome(ctx, attempt, outcome, next, { payment, attempt });
+    const earlier = [...attempts];
+    const finish = responseStore
+      ? (after: PaymentRow, last: AttemptRow): StoredResponse => ({ owner: responseStore.owner, key: responseStore.key, ...responseStore.render(after, [...earlier, last]) })
+      : undefined;
+    const recorded = await recordAttemptOutcome(ctx, attempt, outcome, next, { payment, attempt, ...(finish ? { finish } : {}) });
     payment = recorded.payment;
     attempts.push(recorded.attempt);
+    storedResponse = recorded.storedResponse ?? null;
     attempt = recorded.nextAttempt;
   }
-  return { payment, attempts };
+  return { payment, attempts, storedResponse };
 }

@@ -44,6 +44,29 @@ describe.each(stores)('idempotency on %s', (store) => {
     expect(theirs.headers.get('idempotent-replayed')).toBeNull();
   });
 
+  it('replays a payment byte for byte, its response stored by the statement that recorded the outcome', async () => {
+    const order = await t.request('POST', '/v1/orders', { key: merchant.key, body });
+    const payBody = { order_id: order.body.id, method: 'card', payment_method_data: { token: 'pm_card_visa' } };
+    const headers = { 'idempotency-key': `pay-once-${order.body.id}` };
+    const first = await t.request('POST', '/v1/payments', { key: merchant.key, body: payBody, headers });
+    expect(first.status).toBe(201);
+    expect(first.body.status).toBe('succeeded');
+    const { rows } = await t.app.ctx.db.query<{ state: string; response_body: string }>('SELECT state, response_body FROM idempotency_keys WHERE key = $1', [headers['idempotency-key']]);
+    expect(rows[0]!.state).toBe('done');
+    expect(JSON.parse(rows[0]!.response_body)).toEqual(first.body);
+    const replay = await t.request('POST', '/v1/payments', { key: merchant.key, body: payBody, headers });
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body).toEqual(first.body);
+    const declinedOrder = await t.request('POST', '/v1/orders', { key: merchant.key, body });
+    const declinedHeaders = { 'idempotency-key': `pay-declined-${declinedOrder.body.id}` };
+    const declinedBody = { order_id: declinedOrder.body.id, method: 'card', payment_method_data: { token: 'pm_card_chargeDeclined' } };
+    const declined = await t.request('POST', '/v1/payments', { key: merchant.key, body: declinedBody, headers: declinedHeaders });
+    expect(declined.body.status).toBe('failed');
+    const declinedReplay = await t.request('POST', '/v1/payments', { key: merchant.key, body: declinedBody, headers: declinedHeaders });
+    expect(declinedReplay.body).toEqual(declined.body);
+  });
+
   it('rejects keys that are empty or longer than 255 characters', async () => {
     const long = await t.request('POST', '/v1/orders', { key: merchant.key, body, headers: { 'idempotency-key': 'k'.repeat(256) } });
     expect(long.status).toBe(400);
