@@ -21,18 +21,8 @@ export interface CouponRow {
   created_at: Date;
 }
 
-export interface NewCoupon {
-  code: string;
-  kind: 'percent_off' | 'amount_off';
-  percent_off_bps: bigint | null;
-  amount_off: bigint | null;
-  currency: string | null;
-  min_subtotal: bigint | null;
-  max_redemptions: number | null;
-  valid_from: Date | null;
-  valid_until: Date | null;
-  stackable: boolean;
-}
+/** A coupon as the merchant defines it; the rest of a row is ours. */
+export type NewCoupon = Omit<CouponRow, 'id' | 'merchant_id' | 'times_redeemed' | 'created_at'>;
 
 export async function insertCoupon(db: Queryable, merchantId: string, coupon: NewCoupon, now: Date): Promise<CouponRow> {
   const id = newId('coupon');

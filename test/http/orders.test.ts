@@ -1,15 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, stores, type TestApp } from '../support/harness.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { stores, useTestApp, type TestApp } from '../support/harness.ts';
 
 describe.each(stores)('orders and coupons on %s', (store) => {
+  const suite = useTestApp(store);
   let t: TestApp;
   let merchant: { id: string; key: string };
-
-  beforeAll(async () => {
-    t = await startTestApp(store);
-    merchant = await t.newMerchant();
+  beforeEach(() => {
+    ({ t, merchant } = suite());
   });
-  afterAll(async () => t?.close());
 
   const order = (body: unknown) => t.request('POST', '/v1/orders', { key: merchant.key, body });
 

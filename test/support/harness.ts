@@ -2,6 +2,7 @@
 // server of `npm test` (TEST_DATABASE_URL), each test app on a database of its own.
 // Requests go over real HTTP; the card sandbox runs on its own loopback port.
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/config.ts';
 import { startApp, type RunningApp } from '../../src/app.ts';
@@ -102,5 +103,22 @@ export async function startTestApp(store: StoreName, options: TestAppOptions = {
       await app.close();
       await database?.drop();
     },
+  };
+}
+
+/**
+ * The usual suite set-up: one app on the store and one merchant, started before the suite's
+ * tests and closed after them. Read `current()` inside tests.
+ */
+export function useTestApp(store: StoreName, options: TestAppOptions = {}): () => { t: TestApp; merchant: { id: string; key: string } } {
+  let state: { t: TestApp; merchant: { id: string; key: string } } | undefined;
+  beforeAll(async () => {
+    const t = await startTestApp(store, options);
+    state = { t, merchant: await t.newMerchant() };
+  });
+  afterAll(async () => state?.t.close());
+  return () => {
+    if (!state) throw new Error('useTestApp: the suite has not started');
+    return state;
   };
 }
