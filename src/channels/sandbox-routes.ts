@@ -2,10 +2,43 @@
 // plus each sandbox's provider paths mounted under /sandbox/:channel on the main port.
 import type { FastifyInstance } from 'fastify';
 import { ClearwayError } from '../kernel/errors.ts';
+import { errorResponses } from '../http/schemas.ts';
 import type { StripeSandbox } from '../../sandbox/stripe/index.ts';
 
 export async function registerSandboxRoutes(app: FastifyInstance, sandboxes: Map<string, StripeSandbox>): Promise<void> {
   const channelParams = { type: 'object', required: ['channel'], properties: { channel: { type: 'string', maxLength: 64 } } } as const;
+  const faultsResponse = {
+    200: {
+      type: 'object',
+      properties: {
+        channel: { type: 'string' },
+        faults: {
+          type: 'object',
+          properties: {
+            error_rate: { type: 'number' }, timeout_rate: { type: 'number' }, latency_ms: { type: 'integer' }, outage: { type: 'boolean' },
+            late_success_rate: { type: 'number' }, duplicate_notify_rate: { type: 'number' },
+          },
+        },
+      },
+    },
+    ...errorResponses('forbidden', 'not_found'),
+  } as const;
+  const ledgerResponse = {
+    200: {
+      type: 'object',
+      properties: {
+        data: {
+          type: 'array',
+          items: { type: 'object', properties: { out_trade_no: { type: 'string' }, charged: { type: 'integer' }, refunded: { type: 'integer' } } },
+        },
+      },
+    },
+    ...errorResponses('not_found'),
+  } as const;
+  const credentialsResponse = {
+    200: { type: 'object', additionalProperties: { type: 'string' }, properties: { base_url: { type: 'string' } } },
+    ...errorResponses('forbidden', 'not_found'),
+  } as const;
   const find = (channel: string): StripeSandbox => {
     const sandbox = sandboxes.get(channel);
     if (!sandbox) throw new ClearwayError('not_found', `No sandbox channel ${channel}.`, { param: 'channel' });
@@ -21,6 +54,7 @@ export async function registerSandboxRoutes(app: FastifyInstance, sandboxes: Map
         tags: ['sandbox'],
         summary: 'Change how a sandbox behaves from now on (fault injection).',
         params: channelParams,
+        response: faultsResponse,
         body: {
           type: 'object',
           additionalProperties: false,
@@ -43,7 +77,7 @@ export async function registerSandboxRoutes(app: FastifyInstance, sandboxes: Map
   );
   app.delete<{ Params: { channel: string } }>(
     '/sandbox/:channel/faults',
-    { config: { auth: 'admin' }, schema: { tags: ['sandbox'], summary: 'Reset a sandbox to no faults.', params: channelParams } },
+    { config: { auth: 'admin' }, schema: { tags: ['sandbox'], summary: 'Reset a sandbox to no faults.', params: channelParams, response: faultsResponse } },
     async (request) => {
       const sandbox = find(request.params.channel);
       sandbox.resetFaults();
@@ -52,12 +86,12 @@ export async function registerSandboxRoutes(app: FastifyInstance, sandboxes: Map
   );
   app.get<{ Params: { channel: string } }>(
     '/sandbox/:channel/credentials',
-    { config: { auth: 'admin' }, schema: { tags: ['sandbox'], summary: 'The sandbox\'s base URL and test credentials, named as the provider names them.', params: channelParams } },
+    { config: { auth: 'admin' }, schema: { tags: ['sandbox'], summary: 'The sandbox\'s base URL and test credentials, named as the provider names them.', params: channelParams, response: credentialsResponse } },
     async (request) => find(request.params.channel).credentials(),
   );
   app.get<{ Params: { channel: string } }>(
     '/sandbox/:channel/ledger',
-    { config: { auth: 'any' }, schema: { tags: ['sandbox'], summary: 'What the sandbox itself charged and refunded per out_trade_no (minor units).', params: channelParams } },
+    { config: { auth: 'any' }, schema: { tags: ['sandbox'], summary: 'What the sandbox itself charged and refunded per out_trade_no (minor units).', params: channelParams, response: ledgerResponse } },
     async (request) => ({ data: find(request.params.channel).ledger() }),
   );
 }

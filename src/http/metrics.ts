@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -6,7 +6,6 @@ export interface Metrics {
   readonly httpDuration: Histogram<'method' | 'route'>;
   readonly payments: Counter<'status' | 'channel' | 'method'>;
   readonly channelCalls: Histogram<'channel' | 'flow' | 'outcome'>;
-  readonly outboxBacklog: Gauge;
   readonly notifications: Counter<'channel' | 'verdict'>;
 }
 
@@ -45,11 +44,6 @@ export function createMetrics(): Metrics {
       name: 'clearway_channel_notifications_total',
       help: 'Channel notifications by channel and verdict (applied, duplicate, rejected, mismatch, unknown_attempt, ignored).',
       labelNames: ['channel', 'verdict'],
-      registers: [registry],
-    }),
-    outboxBacklog: new Gauge({
-      name: 'clearway_outbox_backlog',
-      help: 'Outbox events not yet published.',
       registers: [registry],
     }),
   };

@@ -34,6 +34,11 @@ export function registerNotificationRoutes(app: FastifyInstance, ctx: AppContext
           tags: ['notifications'],
           summary: 'Channel notifications, in each provider\'s own protocol; verified before anything is read.',
           params: { type: 'object', required: ['channel'], properties: { channel: { type: 'string', maxLength: 64 } } },
+          response: {
+            200: { type: 'object', properties: { received: { type: 'boolean' } } },
+            400: { type: 'object', properties: { received: { type: 'boolean' }, reason: { type: 'string' } } },
+            404: { type: 'object', properties: { received: { type: 'boolean' }, reason: { type: 'string' } } },
+          },
         },
       },
       async (request, reply) => {
