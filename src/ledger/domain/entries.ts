@@ -1,0 +1,191 @@
+// Journal entry drafts and the builders of the entries payments post. Pure; no I/O.
+// Amounts are signed minor units: a debit is positive, a credit negative. Every builder asserts
+// that its entry balances before returning it; the database checks the same at commit.
+
+import { assert } from '../../kernel/errors.ts';
+import { divideRounded, isAmountWithinBound, money, type Money } from '../../kernel/money.ts';
+import { ledgerLimits } from '../limits.ts';
+import { account, accountId, chartOfAccounts, feeRevenueAccount, type AccountRef } from './accounts.ts';
+
+export const entryKinds = ['capture', 'refund', 'reversal', 'channel_fee', 'settlement', 'payout', 'payout_paid', 'payout_return'] as const;
+export type EntryKind = (typeof entryKinds)[number];
+
+export interface PostingDraft {
+  readonly account: AccountRef;
+  /** Debit positive, credit negative, never zero. */
+  readonly amount: bigint;
+  /** The physical slot; absent: chosen by a hash of the event id (reversals pin the original's). */
+  readonly slot?: number;
+}
+
+export interface EntryDraft {
+  /** The business event that causes the entry (payment, refund, payout id…): one entry per event. */
+  readonly eventId: string;
+  readonly kind: EntryKind;
+  readonly merchantId: string | null;
+  /** The entry this one reverses (kind 'reversal' only). */
+  readonly reverses: string | null;
+  readonly postings: readonly PostingDraft[];
+}
+
+/** Sum of the postings per currency. */
+export function totalsByCurrency(postings: readonly PostingDraft[]): Map<string, bigint> {
+  const totals = new Map<string, bigint>();
+  for (const posting of postings) totals.set(posting.account.currency, (totals.get(posting.account.currency) ?? 0n) + posting.amount);
+  return totals;
+}
+
+export function isBalanced(postings: readonly PostingDraft[]): boolean {
+  if (postings.length < 2) return false;
+  for (const total of totalsByCurrency(postings).values()) if (total !== 0n) return false;
+  return true;
+}
+
+/** Checks a draft (programmer errors: a builder or caller produced a wrong entry) and freezes it. */
+export function entryDraft(draft: EntryDraft): EntryDraft {
+  assert(typeof draft.eventId === 'string' && draft.eventId.length >= 1 && draft.eventId.length <= ledgerLimits.event_id_length_max, 'entry: event id length');
+  assert((entryKinds as readonly string[]).includes(draft.kind), `entry: unknown kind ${String(draft.kind)}`);
+  assert((draft.kind === 'reversal') === (draft.reverses !== null), 'entry: a reversal, and only a reversal, names the entry it reverses');
+  assert(draft.postings.length >= 2 && draft.postings.length <= ledgerLimits.entry_postings_max, 'entry: 2..entry_postings_max postings');
+  for (const posting of draft.postings) {
+    assert(typeof posting.amount === 'bigint' && posting.amount !== 0n, 'entry: a posting amount is a nonzero bigint');
+    assert(isAmountWithinBound(posting.amount), 'entry: a posting amount within amount_minor_max');
+    assert(posting.slot === undefined || (Number.isInteger(posting.slot) && posting.slot >= 0 && posting.slot < chartOfAccounts[posting.account.type].slots), 'entry: slot within the account');
+  }
+  assert(isBalanced(draft.postings), `entry ${draft.eventId}: postings must sum to zero per currency`);
+  return Object.freeze({ ...draft, postings: Object.freeze(draft.postings.map((p) => Object.freeze({ ...p }))) });
+}
+
+/** Dr `debit` / Cr `credit` of `amount` (positive); nothing when the amount is zero. */
+function transfer(debit: AccountRef, credit: AccountRef, amount: bigint): PostingDraft[] {
+  assert(amount >= 0n, 'transfer: a non-negative amount');
+  assert(debit.currency === credit.currency, 'transfer: one currency');
+  return amount === 0n ? [] : [{ account: debit, amount }, { account: credit, amount: -amount }];
+}
+
+export interface CaptureInput {
+  readonly eventId: string;
+  readonly merchantId: string;
+  readonly channel: string;
+  readonly gross: Money;
+  /** Our fee, already computed by the merchant's pricing; 0 <= fee <= gross. */
+  readonly fee: Money;
+}
+
+/** Payment success: Dr channel_receivable / Cr merchant_pending (gross); Dr merchant_pending / Cr fee_revenue (fee). */
+export function captureEntry(input: CaptureInput): EntryDraft {
+  const { gross, fee } = input;
+  assert(gross.currency === fee.currency, 'capture: gross and fee in one currency');
+  assert(gross.amount > 0n && fee.amount >= 0n && fee.amount <= gross.amount, 'capture: 0 < gross, 0 <= fee <= gross');
+  const receivable = account('channel_receivable', input.channel, gross.currency);
+  const pending = account('merchant_pending', input.merchantId, gross.currency);
+  const draft = entryDraft({
+    eventId: input.eventId,
+    kind: 'capture',
+    merchantId: input.merchantId,
+    reverses: null,
+    postings: [...transfer(receivable, pending, gross.amount), ...transfer(pending, feeRevenueAccount(gross.currency), fee.amount)],
+  });
+  assert(netOf(draft, pending) === -(gross.amount - fee.amount), 'capture: the merchant is credited gross minus fee');
+  return draft;
+}
+
+/** Net signed movement of one logical account in an entry. */
+export function netOf(draft: EntryDraft, ref: AccountRef): bigint {
+  const id = accountId(ref);
+  return draft.postings.filter((p) => accountId(p.account) === id).reduce((total, p) => total + p.amount, 0n);
+}
+
+/**
+ * The part of a capture's fee returned once `refundedTotal` of its gross has been refunded:
+ * fee × refundedTotal / gross, HALF_UP. Computed on the running total, so the fee parts of
+ * several partial refunds add up to this exactly and a full refund returns the whole fee.
+ */
+export function feeReturnedAfter(gross: Money, fee: Money, refundedTotal: Money): Money {
+  assert(gross.currency === fee.currency && fee.currency === refundedTotal.currency, 'feeReturnedAfter: one currency');
+  assert(gross.amount > 0n && refundedTotal.amount >= 0n && refundedTotal.amount <= gross.amount, 'feeReturnedAfter: 0 <= refunded <= gross');
+  const returned = divideRounded(fee.amount * refundedTotal.amount, gross.amount, 'HALF_UP');
+  assert(returned >= 0n && returned <= fee.amount, 'feeReturnedAfter: within the fee');
+  return money(returned, fee.currency);
+}
+
+export type FeePolicy = 'proportional' | 'retained';
+
+export interface RefundInput {
+  readonly eventId: string;
+  readonly merchantId: string;
+  readonly channel: string;
+  /** The capture being refunded. */
+  readonly gross: Money;
+  readonly fee: Money;
+  /** Refunded on this capture before this refund. */
+  readonly refundedBefore: Money;
+  readonly refund: Money;
+  /** Per merchant pricing: return the fee in proportion, or keep it. */
+  readonly feePolicy: FeePolicy;
+  /** The merchant account the refund is taken from: pending before settlement, available after. */
+  readonly merchantAccount: 'merchant_pending' | 'merchant_available';
+}
+
+export type RefundRejection = 'refund_amount_not_positive' | 'refund_exceeds_captured';
+
+export type RefundResult =
+  | { readonly ok: true; readonly entry: EntryDraft; readonly feeReturned: Money }
+  | { readonly ok: false; readonly rejection: RefundRejection };
+
+/**
+ * A refund reverses the capture in proportion: Dr merchant / Cr channel_receivable (refund), and,
+ * with a proportional fee policy, Dr fee_revenue / Cr merchant (the fee part). The refunded total
+ * never exceeds the gross.
+ */
+export function refundEntry(input: RefundInput): RefundResult {
+  const { gross, fee, refundedBefore, refund } = input;
+  const currency = gross.currency;
+  assert([fee, refundedBefore, refund].every((m) => m.currency === currency), 'refund: one currency');
+  assert(gross.amount > 0n && fee.amount >= 0n && fee.amount <= gross.amount, 'refund: a valid capture');
+  assert(refundedBefore.amount >= 0n && refundedBefore.amount <= gross.amount, 'refund: refunded before within the gross');
+  if (refund.amount <= 0n) return { ok: false, rejection: 'refund_amount_not_positive' };
+  if (refundedBefore.amount + refund.amount > gross.amount) return { ok: false, rejection: 'refund_exceeds_captured' };
+  const after = money(refundedBefore.amount + refund.amount, currency);
+  const feeReturned =
+    input.feePolicy === 'retained'
+      ? money(0n, currency)
+      : money(feeReturnedAfter(gross, fee, after).amount - feeReturnedAfter(gross, fee, refundedBefore).amount, currency);
+  const merchant = account(input.merchantAccount, input.merchantId, currency);
+  const draft = entryDraft({
+    eventId: input.eventId,
+    kind: 'refund',
+    merchantId: input.merchantId,
+    reverses: null,
+    postings: [
+      ...transfer(merchant, account('channel_receivable', input.channel, currency), refund.amount),
+      ...transfer(feeRevenueAccount(currency), merchant, feeReturned.amount),
+    ],
+  });
+  assert(netOf(draft, merchant) === refund.amount - feeReturned.amount, 'refund: the merchant is debited the refund minus the fee returned');
+  return { ok: true, entry: draft, feeReturned };
+}
+
+/** A posted entry, as the journal reads it back. */
+export interface PostedEntry {
+  readonly id: string;
+  readonly eventId: string;
+  readonly kind: string;
+  readonly merchantId: string | null;
+  readonly reverses: string | null;
+  readonly createdAt: Date;
+  readonly postings: readonly (PostingDraft & { readonly slot: number })[];
+}
+
+/** The reversal of any entry: every posting negated, on the same physical rows. */
+export function reversalEntry(original: PostedEntry, eventId: string): EntryDraft {
+  const draft = entryDraft({
+    eventId,
+    kind: 'reversal',
+    merchantId: original.merchantId,
+    reverses: original.id,
+    postings: original.postings.map((p) => ({ account: p.account, amount: -p.amount, slot: p.slot })),
+  });
+  for (const [currency, total] of totalsByCurrency(original.postings)) assert(total === 0n, `reversal: the original balances in ${currency}`);
+  return draft;
+}

@@ -1,0 +1,281 @@
+// Posting journal entries. One entry is one call of ledger_post_entry (0005_ledger.sql): it
+// checks the event was not posted yet, locks the accounts in id order, checks the floors, inserts
+// the entry and its postings and adds the deltas to the balances, all in one statement. The
+// database checks the entry balances when the transaction commits.
+//
+// Operating outcomes are values: a replay returns the first entry; a floor that would be broken,
+// an event posted before with other postings, an entry reversed twice are named rejections, and
+// nothing is written for them (the caller's transaction stays usable).
+
+import { systemClock, type Clock } from '../kernel/clock.ts';
+import { assert } from '../kernel/errors.ts';
+import { newId } from '../kernel/ids.ts';
+import { money, type Money } from '../kernel/money.ts';
+import type { Queryable } from '../db/database.ts';
+import { accountId, chartOfAccounts, parseAccountId, slotAccountId, slotFor, type AccountRef } from './domain/accounts.ts';
+import { ledgerLimits } from './limits.ts';
+import { entryDraft, type EntryDraft, type PostedEntry } from './domain/entries.ts';
+
+export type PostRejection =
+  | { readonly ok: false; readonly rejection: 'insufficient_balance'; readonly account: string; readonly balance: bigint }
+  | { readonly ok: false; readonly rejection: 'event_posted_with_other_postings'; readonly entryId: string }
+  | { readonly ok: false; readonly rejection: 'entry_already_reversed'; readonly entryId: string };
+
+export type PostResult = { readonly ok: true; readonly entryId: string; readonly replayed: boolean } | PostRejection;
+
+export interface PostOptions {
+  readonly clock?: Clock;
+}
+
+interface PhysicalPosting {
+  readonly accountId: string;
+  readonly account: AccountRef;
+  readonly currency: string;
+  readonly amount: bigint;
+}
+
+function physicalPostings(draft: EntryDraft): PhysicalPosting[] {
+  return draft.postings.map((p) => ({
+    accountId: slotAccountId(p.account, p.slot ?? slotFor(p.account, draft.eventId)),
+    account: p.account,
+    currency: p.account.currency,
+    amount: p.amount,
+  }));
+}
+
+const postSql = `SELECT outcome, entry_id, account_id, balance
+  FROM ledger_post_entry($1, $2, $3, $4, $5, $6, $7::text[], $8::text[], $9::bigint[])`;
+
+interface PostRow {
+  outcome: 'posted' | 'replayed' | 'already_reversed' | 'account_missing' | 'insufficient_balance';
+  entry_id: string | null;
+  account_id: string | null;
+  balance: bigint | null;
+}
+
+/** Posts one entry inside the caller's transaction `tx`. */
+export async function postEntry(tx: Queryable, draft: EntryDraft, options: PostOptions = {}): Promise<PostResult> {
+  const checked = entryDraft(draft);
+  const postings = physicalPostings(checked);
+  const entryId = newId('journal');
+  const createdAt = (options.clock ?? systemClock).now();
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const { rows } = await tx.query<PostRow>(postSql, [
+      entryId,
+      checked.eventId,
+      checked.kind,
+      checked.merchantId,
+      checked.reverses,
+      createdAt,
+      postings.map((p) => p.accountId),
+      postings.map((p) => p.currency),
+      postings.map((p) => p.amount.toString()),
+    ]);
+    const row = rows[0];
+    assert(rows.length === 1 && row !== undefined, 'postEntry: ledger_post_entry returns one row');
+    switch (row.outcome) {
+      case 'posted':
+        assert(row.entry_id === entryId, 'postEntry: posted under the id we chose');
+        return { ok: true, entryId, replayed: false };
+      case 'replayed':
+        return replayOutcome(tx, checked, postings, row.entry_id!);
+      case 'already_reversed':
+        return { ok: false, rejection: 'entry_already_reversed', entryId: row.entry_id! };
+      case 'insufficient_balance':
+        return { ok: false, rejection: 'insufficient_balance', account: row.account_id!, balance: row.balance! };
+      case 'account_missing':
+        assert(attempt === 1, `postEntry: account ${row.account_id} still missing after creating the accounts`);
+        await ensureAccounts(tx, postings.map((p) => p.accountId));
+        continue;
+      default: {
+        const unknown: never = row.outcome;
+        throw new Error(`assertion failed: unknown outcome ${String(unknown)}`);
+      }
+    }
+  }
+  throw new Error('assertion failed: postEntry: unreachable');
+}
+
+/**
+ * Posts several entries in the caller's transaction, one result each, in order, with the same
+ * outcomes as postEntry one by one. The union of their accounts is locked first, in id order
+ * (entries of one batch lock rows in no common order: without this two batches could deadlock).
+ * A batch of new, non-reversal entries is written set-wise: floors are checked on running
+ * balances here, then one INSERT of the entries, one of the postings and one UPDATE of the
+ * balances (the database checks balance and floors again at commit). A batch holding a replay or
+ * a reversal is posted entry by entry. Rejected entries write nothing; the others stay.
+ */
+export async function postEntries(tx: Queryable, drafts: readonly EntryDraft[], options: PostOptions = {}): Promise<PostResult[]> {
+  assert(drafts.length >= 1 && drafts.length <= ledgerLimits.entries_per_batch_max, 'postEntries: 1..entries_per_batch_max entries');
+  const checked = drafts.map((draft) => entryDraft(draft));
+  assert(new Set(checked.map((d) => d.eventId)).size === checked.length, 'postEntries: one entry per event in a batch');
+  const postings = checked.map(physicalPostings);
+  const ids = [...new Set(postings.flat().map((p) => p.accountId))].sort();
+  const { rows: present } = await tx.query<{ id: string }>('SELECT id FROM ledger_accounts WHERE id = ANY ($1::text[])', [ids]);
+  if (present.length < ids.length) await ensureAccounts(tx, ids);
+  const { rows: locked } = await tx.query<AccountRow>(
+    'SELECT id, balance, normal_balance, allow_negative FROM ledger_accounts WHERE id = ANY ($1::text[]) ORDER BY id FOR NO KEY UPDATE',
+    [ids],
+  );
+  assert(locked.length === ids.length, 'postEntries: every account locked');
+  const { rows: replays } = await tx.query('SELECT 1 FROM journal_entries WHERE event_id = ANY ($1::text[]) LIMIT 1', [checked.map((d) => d.eventId)]);
+  if (replays.length > 0 || checked.some((d) => d.reverses !== null)) {
+    const results: PostResult[] = [];
+    for (const draft of checked) results.push(await postEntry(tx, draft, options));
+    return results;
+  }
+  return writeBatch(tx, checked, postings, locked, (options.clock ?? systemClock).now());
+}
+
+interface AccountRow {
+  id: string;
+  balance: bigint;
+  normal_balance: 'debit' | 'credit';
+  allow_negative: boolean;
+}
+
+function breaksFloor(row: AccountRow, balance: bigint): boolean {
+  if (row.allow_negative) return false;
+  return row.normal_balance === 'debit' ? balance < 0n : balance > 0n;
+}
+
+async function writeBatch(tx: Queryable, drafts: EntryDraft[], postings: PhysicalPosting[][], locked: AccountRow[], createdAt: Date): Promise<PostResult[]> {
+  const accounts = new Map(locked.map((row) => [row.id, row]));
+  const running = new Map(locked.map((row) => [row.id, BigInt(row.balance)]));
+  const deltas = new Map<string, bigint>();
+  const results: PostResult[] = [];
+  const accepted: { entryId: string; draft: EntryDraft; postings: PhysicalPosting[] }[] = [];
+  for (const [index, draft] of drafts.entries()) {
+    const own = new Map<string, bigint>();
+    for (const p of postings[index]!) own.set(p.accountId, (own.get(p.accountId) ?? 0n) + p.amount);
+    const broken = [...own].sort(([a], [b]) => (a < b ? -1 : 1)).find(([id, delta]) => breaksFloor(accounts.get(id)!, running.get(id)! + delta));
+    if (broken !== undefined) {
+      results.push({ ok: false, rejection: 'insufficient_balance', account: broken[0], balance: running.get(broken[0])! });
+      continue;
+    }
+    for (const [id, delta] of own) {
+      running.set(id, running.get(id)! + delta);
+      deltas.set(id, (deltas.get(id) ?? 0n) + delta);
+    }
+    const entryId = newId('journal');
+    accepted.push({ entryId, draft, postings: postings[index]! });
+    results.push({ ok: true, entryId, replayed: false });
+  }
+  if (accepted.length === 0) return results;
+  const { rows: inserted } = await tx.query(
+    `INSERT INTO journal_entries (id, event_id, kind, merchant_id, created_at)
+     SELECT id, event_id, kind, merchant_id, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS e(id, event_id, kind, merchant_id)
+     ON CONFLICT (event_id) DO NOTHING RETURNING id`,
+    [accepted.map((a) => a.entryId), accepted.map((a) => a.draft.eventId), accepted.map((a) => a.draft.kind), accepted.map((a) => a.draft.merchantId), createdAt],
+  );
+  if (inserted.length !== accepted.length) {
+    // A concurrent transaction posted one of these events since the replay check: run the whole
+    // transaction again (Database.transaction retries 40001), which then sees it as a replay.
+    throw Object.assign(new Error('ledger: an event of the batch was posted concurrently'), { code: '40001' });
+  }
+  const rows = accepted.flatMap((a) => a.postings.map((p, line) => ({ entryId: a.entryId, line, p })));
+  await tx.query(
+    `INSERT INTO postings (entry_id, line, account_id, currency, amount)
+     SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::bigint[])`,
+    [rows.map((r) => r.entryId), rows.map((r) => r.line), rows.map((r) => r.p.accountId), rows.map((r) => r.p.currency), rows.map((r) => r.p.amount.toString())],
+  );
+  const changed = [...deltas].filter(([, delta]) => delta !== 0n).sort(([a], [b]) => (a < b ? -1 : 1));
+  const { rowCount } = await tx.query(
+    `UPDATE ledger_accounts a SET balance = a.balance + d.delta, version = a.version + 1
+     FROM unnest($1::text[], $2::bigint[]) AS d(id, delta) WHERE a.id = d.id`,
+    [changed.map(([id]) => id), changed.map(([, delta]) => delta.toString())],
+  );
+  assert(rowCount === changed.length, 'postEntries: every changed balance updated');
+  return results;
+}
+
+/** A replay is the first result only if it carries the same postings; otherwise it is refused. */
+async function replayOutcome(tx: Queryable, draft: EntryDraft, postings: PhysicalPosting[], existingId: string): Promise<PostResult> {
+  const existing = await loadEntry(tx, existingId);
+  assert(existing !== undefined && existing.eventId === draft.eventId, 'postEntry: the replayed entry exists');
+  const key = (accountIdText: string, amount: bigint) => `${accountIdText} ${amount}`;
+  const wanted = postings.map((p) => key(p.accountId, p.amount)).sort();
+  const found = existing.postings.map((p) => key(slotAccountId(p.account, p.slot), p.amount)).sort();
+  const same = existing.kind === draft.kind && existing.merchantId === draft.merchantId && existing.reverses === draft.reverses && wanted.join('\n') === found.join('\n');
+  return same ? { ok: true, entryId: existingId, replayed: true } : { ok: false, rejection: 'event_posted_with_other_postings', entryId: existingId };
+}
+
+/**
+ * Creates the accounts that do not exist yet, from the chart, in id order. A slotted account gets
+ * all its slots at once, so concurrent posters do not each stop to create one more slot.
+ */
+export async function ensureAccounts(tx: Queryable, physicalIds: readonly string[]): Promise<void> {
+  const all = new Set<string>();
+  for (const id of physicalIds) {
+    const { account: ref } = parseAccountId(id);
+    for (let slot = 0; slot < chartOfAccounts[ref.type].slots; slot++) all.add(slotAccountId(ref, slot));
+  }
+  const ids = [...all].sort();
+  const parsed = ids.map((id) => ({ id, ...parseAccountId(id) }));
+  await tx.query(
+    `INSERT INTO ledger_accounts (id, logical_id, slot, type, owner, currency, normal_balance, allow_negative)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[])
+     ORDER BY 1
+     ON CONFLICT (id) DO NOTHING`,
+    [
+      ids,
+      parsed.map((p) => accountId(p.account)),
+      parsed.map((p) => p.slot),
+      parsed.map((p) => p.account.type),
+      parsed.map((p) => p.account.owner),
+      parsed.map((p) => p.account.currency),
+      parsed.map((p) => chartOfAccounts[p.account.type].normalBalance),
+      parsed.map((p) => chartOfAccounts[p.account.type].allowNegative),
+    ],
+  );
+}
+
+interface EntryRow {
+  id: string;
+  event_id: string;
+  kind: string;
+  merchant_id: string | null;
+  reverses: string | null;
+  created_at: Date;
+  account_id: string;
+  amount: bigint;
+}
+
+const entrySql = `SELECT e.id, e.event_id, e.kind, e.merchant_id, e.reverses, e.created_at, p.account_id, p.amount
+  FROM journal_entries e JOIN postings p ON p.entry_id = e.id`;
+
+function toPostedEntry(rows: EntryRow[]): PostedEntry | undefined {
+  const first = rows[0];
+  if (first === undefined) return undefined;
+  return {
+    id: first.id,
+    eventId: first.event_id,
+    kind: first.kind,
+    merchantId: first.merchant_id,
+    reverses: first.reverses,
+    createdAt: new Date(first.created_at),
+    postings: rows.map((row) => ({ ...parseAccountId(row.account_id), amount: BigInt(row.amount) })),
+  };
+}
+
+export async function loadEntry(db: Queryable, entryId: string): Promise<PostedEntry | undefined> {
+  const { rows } = await db.query<EntryRow>(`${entrySql} WHERE e.id = $1 ORDER BY p.line`, [entryId]);
+  return toPostedEntry(rows);
+}
+
+export async function loadEntryByEvent(db: Queryable, eventId: string): Promise<PostedEntry | undefined> {
+  const { rows } = await db.query<EntryRow>(`${entrySql} WHERE e.event_id = $1 ORDER BY p.line`, [eventId]);
+  return toPostedEntry(rows);
+}
+
+/** Signed balance (debits minus credits) of a logical account: the sum of its slots. */
+export async function accountBalance(db: Queryable, ref: AccountRef): Promise<Money> {
+  const { rows } = await db.query<{ balance: bigint | null }>('SELECT sum(balance)::bigint AS balance FROM ledger_accounts WHERE logical_id = $1', [accountId(ref)]);
+  return money(BigInt(rows[0]?.balance ?? 0n), ref.currency);
+}
+
+/** A balance as the account's owner reads it: positive in the direction of its normal balance. */
+export function normalBalanceOf(ref: AccountRef, signed: Money): Money {
+  assert(signed.currency === ref.currency, 'normalBalanceOf: the account currency');
+  return chartOfAccounts[ref.type].normalBalance === 'debit' ? signed : money(-signed.amount, signed.currency);
+}
