@@ -15,7 +15,7 @@ import { FactsCache } from './kernel/facts-cache.ts';
 import { createLogger } from './logger.ts';
 import { hashKey, newAdminKey, newMerchantKey } from './merchants/keys.ts';
 import { createMerchant, readSetting, writeSettingOnce } from './merchants/repository.ts';
-import { configureEnvironmentChannels, configureSandboxChannels } from './channels/configure.ts';
+import { configureEnvironmentChannels, configureSandboxChannels, resilienceSettings } from './channels/configure.ts';
 import { registerSandboxRoutes } from './channels/sandbox-routes.ts';
 import { startWorkers } from './workers/scheduler.ts';
 import type { StripeSandbox } from '../sandbox/stripe/index.ts';
@@ -65,9 +65,11 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
   try {
     await migrate(db);
     const adminKey = await resolveAdminKey(db, config);
-    const channels = config.sandbox ? await configureSandboxChannels(clock, logger) : configureEnvironmentChannels(process.env, clock, logger);
+    const metrics = createMetrics();
+    const wiring = { settings: resilienceSettings(config.circuitHalfOpenMs), metrics };
+    const channels = config.sandbox ? await configureSandboxChannels(clock, logger, wiring) : configureEnvironmentChannels(process.env, clock, logger, wiring);
     const facts = { orders: new FactsCache<OrderFacts>(limits.facts_cache_entries_max), succeededAttempts: new FactsCache<SucceededAttempt>(limits.facts_cache_entries_max) };
-    const ctx: AppContext = { config, db, clock, logger, metrics: createMetrics(), channels: channels.registry, adminKeyHash: hashKey(adminKey), facts };
+    const ctx: AppContext = { config, db, clock, logger, metrics, channels: channels.registry, adminKeyHash: hashKey(adminKey), facts };
     const server = await buildServer(ctx, { register: (app) => registerSandboxRoutes(app, channels.sandboxes) });
     let url: string | null = null;
     if (options.listen ?? true) {

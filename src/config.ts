@@ -15,6 +15,8 @@ export interface Config {
   readonly logLevel: string;
   readonly workers: boolean;
   readonly databasePoolSize: number;
+  /** How long a channel's open circuit stays open before a trial call (CLEARWAY_CIRCUIT_HALF_OPEN_MS). */
+  readonly circuitHalfOpenMs: number;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -51,5 +53,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL || 'info',
     workers: flag(env, 'CLEARWAY_WORKERS', true),
     databasePoolSize: integer(env, 'CLEARWAY_DB_POOL_SIZE', limits.database_pool_connections_max, 1, 500),
+    circuitHalfOpenMs: integer(env, 'CLEARWAY_CIRCUIT_HALF_OPEN_MS', limits.channel_circuit_half_open_ms_default, 1, limits.channel_circuit_half_open_ms_max),
   });
 }

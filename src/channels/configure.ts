@@ -1,12 +1,15 @@
 // Builds the channel registry: with sandboxes on, each channel gets its own sandbox instance
 // listening on a loopback port of its own; otherwise channels are configured from the
-// environment and point at the real providers.
+// environment and point at the real providers. Either way each connector is wrapped in its
+// channel's circuit breaker and bulkhead (resilience.ts), whose transitions are logged and counted.
 import type { Clock } from '../kernel/clock.ts';
 import { createStripeSandbox, type StripeSandbox } from '../../sandbox/stripe/index.ts';
 import type { Logger } from 'pino';
 import { createStripeConnector, type StripeConnector } from './stripe/connector.ts';
 import { ChannelRegistry, type ChannelConfig } from './registry.ts';
 import { limits } from '../kernel/limits.ts';
+import type { Metrics } from '../http/metrics.ts';
+import { circuitStateGaugeValue, withResilience, type ResilienceSettings, type ResilientConnector } from './resilience.ts';
 
 export interface ConfiguredChannels {
   readonly registry: ChannelRegistry;
@@ -20,11 +23,47 @@ function cardChannel(id: string): ChannelConfig {
   return { id, provider: 'stripe', methods: ['card'], currencies: cardCurrencies, amount_min: 50n, amount_max: limits.amount_minor_max };
 }
 
-export async function configureSandboxChannels(clock: Clock, logger: Logger): Promise<ConfiguredChannels> {
+/** The sandbox card channels, in configuration order: card_a is the first choice, card_b its backup. */
+export const sandboxCardChannels: readonly string[] = ['card_a', 'card_b'];
+
+/** What every channel's breaker and bulkhead report to, and how they are sized. */
+export interface ResilienceWiring {
+  readonly settings: ResilienceSettings;
+  readonly metrics: Metrics;
+}
+
+/** Circuit breaker and bulkhead sizes: limits, with the half-open delay from the configuration. */
+export function resilienceSettings(halfOpenAfterMs: number): ResilienceSettings {
+  return {
+    failures_threshold: limits.channel_circuit_failures_threshold,
+    half_open_after_ms: halfOpenAfterMs,
+    concurrent_calls_max: limits.channel_concurrent_calls_max,
+    queued_calls_max: limits.channel_queued_calls_max,
+  };
+}
+
+function resilient(connector: StripeConnector, wiring: ResilienceWiring, logger: Logger): ResilientConnector {
+  const channel = connector.channel;
+  wiring.metrics.circuitState.set({ channel }, circuitStateGaugeValue.closed);
+  return withResilience(connector, wiring.settings, {
+    onTransition({ from, to, cause }) {
+      wiring.metrics.circuitState.set({ channel }, circuitStateGaugeValue[to]);
+      wiring.metrics.circuitTransitions.inc({ channel, from, to });
+      const entry = { channel, circuit_from: from, circuit_to: to, ...(cause === null ? {} : { cause }) };
+      if (to === 'open') logger.warn(entry, `channel ${channel}: circuit opened, new payments go to other channels`);
+      else logger.info(entry, `channel ${channel}: circuit ${to === 'closed' ? 'closed' : 'half-open, letting a trial call through'}`);
+    },
+    onRejected({ flow, reason }) {
+      wiring.metrics.channelRejections.inc({ channel, flow, reason });
+    },
+  });
+}
+
+export async function configureSandboxChannels(clock: Clock, logger: Logger, wiring: ResilienceWiring): Promise<ConfiguredChannels> {
   const registry = new ChannelRegistry();
   const sandboxes = new Map<string, StripeSandbox>();
   const connectors: StripeConnector[] = [];
-  for (const id of ['card_a']) {
+  for (const id of sandboxCardChannels) {
     const sandbox = createStripeSandbox({ channel: id, clock });
     await sandbox.listen(0);
     const credentials = sandbox.credentials();
@@ -33,7 +72,8 @@ export async function configureSandboxChannels(clock: Clock, logger: Logger): Pr
       timeoutMs: limits.channel_call_timeout_ms, clock, logger: logger.child({ channel: id }),
     });
     connectors.push(connector);
-    registry.add({ config: cardChannel(id), connector });
+    const wrapped = resilient(connector, wiring, logger);
+    registry.add({ config: cardChannel(id), connector: wrapped, circuitState: wrapped.circuitState });
     sandboxes.set(id, sandbox);
   }
   return {
@@ -47,7 +87,7 @@ export async function configureSandboxChannels(clock: Clock, logger: Logger): Pr
 }
 
 /** Real providers: a Stripe account from STRIPE_BASE_URL (default https://api.stripe.com), STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET. */
-export function configureEnvironmentChannels(env: NodeJS.ProcessEnv, clock: Clock, logger: Logger): ConfiguredChannels {
+export function configureEnvironmentChannels(env: NodeJS.ProcessEnv, clock: Clock, logger: Logger, wiring: ResilienceWiring): ConfiguredChannels {
   const registry = new ChannelRegistry();
   const connectors: StripeConnector[] = [];
   if (env.STRIPE_SECRET_KEY) {
@@ -61,7 +101,8 @@ export function configureEnvironmentChannels(env: NodeJS.ProcessEnv, clock: Cloc
         logger: logger.child({ channel: 'card_a' }),
       });
     connectors.push(connector);
-    registry.add({ config: cardChannel('card_a'), connector });
+    const wrapped = resilient(connector, wiring, logger);
+    registry.add({ config: cardChannel('card_a'), connector: wrapped, circuitState: wrapped.circuitState });
   }
   return {
     registry,

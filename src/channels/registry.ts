@@ -1,4 +1,5 @@
 import type { ChannelMethod, Connector } from './contract.ts';
+import type { CircuitStateName } from './resilience.ts';
 
 /** A channel: a configured account at a provider, used through its connector. */
 export interface ChannelConfig {
@@ -13,7 +14,20 @@ export interface ChannelConfig {
 
 export interface Channel {
   readonly config: ChannelConfig;
+  /** The connector behind the channel's circuit breaker and bulkhead (see resilience.ts). */
   readonly connector: Connector;
+  /** The circuit of the channel's create path, as routing sees it. */
+  circuitState(): CircuitStateName;
+}
+
+/** The channels a payment may go to, and which were left out because their circuit is open. */
+export interface Route {
+  /** In configuration order; every supporting channel when all their circuits are open. */
+  readonly channels: Channel[];
+  /** Channels supporting the method, currency and amount, whatever their circuit. */
+  readonly supporting: number;
+  /** Ids of supporting channels whose circuit is open. */
+  readonly open: string[];
 }
 
 export type Availability = { available: true } | { available: false; reason: string };
@@ -35,8 +49,8 @@ export class ChannelRegistry {
     return [...this.channels.values()];
   }
 
-  /** Channels able to take this method, currency and amount, in configuration order. */
-  candidates(method: ChannelMethod, currency: string, amount: bigint): Channel[] {
+  /** Channels able to take this method, currency and amount, in configuration order, whatever their circuit. */
+  supporting(method: ChannelMethod, currency: string, amount: bigint): Channel[] {
     return this.list().filter(
       (channel) =>
         channel.config.methods.includes(method) &&
@@ -46,12 +60,33 @@ export class ChannelRegistry {
     );
   }
 
+  /**
+   * The supporting channels whose circuit is not open. When every one is open they are all
+   * returned: each call is then refused before it leaves (`not_sent`, `circuit_open`), which is
+   * safe, and a half-open delay that passes meanwhile lets the trial call through.
+   */
+  route(method: ChannelMethod, currency: string, amount: bigint): Route {
+    const supporting = this.supporting(method, currency, amount);
+    const open = supporting.filter((channel) => channel.circuitState() === 'open').map((channel) => channel.config.id);
+    const closedOrTrial = supporting.filter((channel) => !open.includes(channel.config.id));
+    const channels = closedOrTrial.length > 0 ? closedOrTrial : supporting;
+    if (supporting.length > 0 && channels.length === 0) throw new Error('assertion failed: a route keeps at least one supporting channel');
+    return { channels, supporting: supporting.length, open };
+  }
+
+  /** Channels to try for this method, currency and amount: see `route`. */
+  candidates(method: ChannelMethod, currency: string, amount: bigint): Channel[] {
+    return this.route(method, currency, amount).channels;
+  }
+
   availability(method: ChannelMethod, currency: string, amount: bigint): Availability {
     const byMethod = this.list().filter((c) => c.config.methods.includes(method));
     if (byMethod.length === 0) return { available: false, reason: 'no_channel_for_method' };
     const byCurrency = byMethod.filter((c) => c.config.currencies.includes(currency));
     if (byCurrency.length === 0) return { available: false, reason: 'currency_not_supported' };
-    if (this.candidates(method, currency, amount).length === 0) return { available: false, reason: 'amount_out_of_range' };
+    const route = this.route(method, currency, amount);
+    if (route.supporting === 0) return { available: false, reason: 'amount_out_of_range' };
+    if (route.open.length === route.supporting) return { available: false, reason: 'circuit_open' };
     return { available: true };
   }
 }

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -7,6 +7,10 @@ export interface Metrics {
   readonly payments: Counter<'status' | 'channel' | 'method'>;
   readonly channelCalls: Histogram<'channel' | 'flow' | 'outcome'>;
   readonly notifications: Counter<'channel' | 'verdict'>;
+  /** 0 closed, 1 half-open, 2 open. */
+  readonly circuitState: Gauge<'channel'>;
+  readonly circuitTransitions: Counter<'channel' | 'from' | 'to'>;
+  readonly channelRejections: Counter<'channel' | 'flow' | 'reason'>;
 }
 
 export function createMetrics(): Metrics {
@@ -44,6 +48,24 @@ export function createMetrics(): Metrics {
       name: 'clearway_channel_notifications_total',
       help: 'Channel notifications by channel and verdict (applied, duplicate, rejected, mismatch, unknown_attempt, ignored).',
       labelNames: ['channel', 'verdict'],
+      registers: [registry],
+    }),
+    circuitState: new Gauge({
+      name: 'clearway_channel_circuit_state',
+      help: 'Circuit breaker state per channel: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['channel'],
+      registers: [registry],
+    }),
+    circuitTransitions: new Counter({
+      name: 'clearway_channel_circuit_transitions_total',
+      help: 'Circuit breaker state changes per channel, by the state left and the state entered.',
+      labelNames: ['channel', 'from', 'to'],
+      registers: [registry],
+    }),
+    channelRejections: new Counter({
+      name: 'clearway_channel_calls_rejected_total',
+      help: 'Channel calls refused before reaching the channel, by flow and reason (circuit_open, bulkhead_full).',
+      labelNames: ['channel', 'flow', 'reason'],
       registers: [registry],
     }),
   };

@@ -31,6 +31,14 @@ export const limits = Object.freeze({
   database_pool_connections_max: 20,
   /** Channel call timeout. */
   channel_call_timeout_ms: 10_000,
+  /** Circuit breaker per channel: consecutive failed create calls (unknown, not_sent) that open it. */
+  channel_circuit_failures_threshold: 5,
+  /** How long an open circuit stays open before one trial call (default; CLEARWAY_CIRCUIT_HALF_OPEN_MS). */
+  channel_circuit_half_open_ms_default: 30_000,
+  channel_circuit_half_open_ms_max: 10 * 60 * 1000,
+  /** Bulkhead per channel and process: calls in flight at once, and calls waiting for a slot. */
+  channel_concurrent_calls_max: 256,
+  channel_queued_calls_max: 1_024,
   /** Attempts (channels tried) for one payment. */
   payment_attempts_max: 3,
   /** Refunds on one payment. */
@@ -56,4 +64,12 @@ export function checkLimits(l: Limits = limits): void {
   }
   if (l.order_coupons_max < 1) throw new Error('limits: order_coupons_max must be >= 1');
   if (l.transaction_retries_max < 1) throw new Error('limits: transaction_retries_max must be >= 1');
+  if (l.channel_circuit_failures_threshold < 1) throw new Error('limits: channel_circuit_failures_threshold must be >= 1');
+  if (l.channel_circuit_half_open_ms_default < 1 || l.channel_circuit_half_open_ms_default > l.channel_circuit_half_open_ms_max) {
+    throw new Error('limits: channel_circuit_half_open_ms_default must be within 1..channel_circuit_half_open_ms_max');
+  }
+  if (l.channel_concurrent_calls_max < 1 || l.channel_queued_calls_max < 0) throw new Error('limits: channel bulkhead needs >= 1 slot and a queue >= 0');
+  if (l.channel_circuit_half_open_ms_default <= l.channel_call_timeout_ms) {
+    throw new Error('limits: an open circuit should outlast one call timeout (channel_circuit_half_open_ms_default > channel_call_timeout_ms)');
+  }
 }

@@ -20,7 +20,10 @@ export const paymentMethodsSchema = {
   },
 } as const;
 
-/** The cashier's list: every method, greyed out with the reason when no channel can take it now. */
+/**
+ * The cashier's list: every method, greyed out with the reason when no channel can take it now
+ * (`circuit_open` when every channel for it has its circuit open: see ChannelRegistry.availability).
+ */
 export function paymentMethodsFor(ctx: AppContext, order: OrderRow) {
   const data = paymentMethodNames.map((method) => {
     if (order.status !== 'pending_payment') return { method, available: false, reason: `order_${order.status}` };

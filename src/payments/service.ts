@@ -1,7 +1,7 @@
 // A payment, end to end: record the intent, call the channel with no transaction open, record
 // the outcome; fail over only when the previous attempt certainly took no money.
 import { channelPaymentNotFound, type ChannelMethod, type ChannelPaymentOutcome } from '../channels/contract.ts';
-import type { Channel } from '../channels/registry.ts';
+import type { Channel, Route } from '../channels/registry.ts';
 import { ClearwayError } from '../kernel/errors.ts';
 import { newId } from '../kernel/ids.ts';
 import { limits } from '../kernel/limits.ts';
@@ -26,18 +26,26 @@ interface PlannedChannel {
   readonly routing_reason: string;
 }
 
-/** The channels to try, in order: the preferred one first when it can take the payment. */
+/** Why the first channel of a plan was chosen, naming channels skipped because their circuit is open. */
+function firstChoiceReason(route: Route, first: Channel, method: ChannelMethod, currency: string, preferred?: string): string {
+  const scope = `${route.supporting} channel(s) supporting ${method} in ${currency} for this amount`;
+  if (route.open.length === route.supporting) return `every circuit open (${route.open.join(', ')}); trying ${first.config.id} of ${scope}: refused before it leaves, nothing charged`;
+  const skipped = route.open.length > 0 ? `${route.open.join(', ')} circuit open; ` : '';
+  if (first.config.id === preferred) return `${skipped}preferred_channel: ${preferred}`;
+  return route.open.length > 0 ? `${skipped}first available of ${scope}` : `first of ${scope}`;
+}
+
+/**
+ * The channels to try, in order: the preferred one first when it can take the payment. Channels
+ * whose circuit is open are left out (the registry's route), unless every one is open.
+ */
 export function planChannels(ctx: AppContext, method: ChannelMethod, currency: string, amount: bigint, preferred?: string): PlannedChannel[] {
-  const candidates = ctx.channels.candidates(method, currency, amount);
+  const route = ctx.channels.route(method, currency, amount);
+  const candidates = route.channels;
   const ordered = preferred ? [...candidates.filter((c) => c.config.id === preferred), ...candidates.filter((c) => c.config.id !== preferred)] : candidates;
   return ordered.slice(0, limits.payment_attempts_max).map((channel, index) => ({
     channel,
-    routing_reason:
-      index === 0
-        ? channel.config.id === preferred
-          ? `preferred_channel: ${preferred}`
-          : `first of ${candidates.length} channel(s) supporting ${method} in ${currency} for this amount`
-        : `failover #${index}: previous channel certainly did not charge`,
+    routing_reason: index === 0 ? firstChoiceReason(route, channel, method, currency, preferred) : `failover #${index}: previous channel certainly did not charge`,
   }));
 }
 
