@@ -18,7 +18,7 @@ import { createMerchant, readSetting, writeSettingOnce } from './merchants/repos
 import { configureEnvironmentChannels, configureSandboxChannels, resilienceSettings } from './channels/configure.ts';
 import { registerSandboxRoutes } from './channels/sandbox-routes.ts';
 import { startWorkers } from './workers/scheduler.ts';
-import type { StripeSandbox } from '../sandbox/stripe/index.ts';
+import type { ChannelSandbox } from './channels/sandbox.ts';
 
 export interface StartOptions {
   readonly config?: Config;
@@ -34,7 +34,7 @@ export interface RunningApp {
   /** Base URL when listening, e.g. http://127.0.0.1:8080. */
   readonly url: string | null;
   readonly adminKey: string;
-  readonly sandboxes: Map<string, StripeSandbox>;
+  readonly sandboxes: Map<string, ChannelSandbox>;
   close(): Promise<void>;
 }
 

@@ -3,7 +3,8 @@
 // environment and point at the real providers. Either way each connector is wrapped in its
 // channel's circuit breaker and bulkhead (resilience.ts), whose transitions are logged and counted.
 import type { Clock } from '../kernel/clock.ts';
-import { createStripeSandbox, type StripeSandbox } from '../../sandbox/stripe/index.ts';
+import { createStripeSandbox } from '../../sandbox/stripe/index.ts';
+import type { ChannelSandbox } from './sandbox.ts';
 import type { Logger } from 'pino';
 import { createStripeConnector, type StripeConnector } from './stripe/connector.ts';
 import { ChannelRegistry, type ChannelConfig } from './registry.ts';
@@ -13,7 +14,7 @@ import { circuitStateGaugeValue, withResilience, type ResilienceSettings, type R
 
 export interface ConfiguredChannels {
   readonly registry: ChannelRegistry;
-  readonly sandboxes: Map<string, StripeSandbox>;
+  readonly sandboxes: Map<string, ChannelSandbox>;
   close(): Promise<void>;
 }
 
@@ -61,7 +62,7 @@ function resilient(connector: StripeConnector, wiring: ResilienceWiring, logger:
 
 export async function configureSandboxChannels(clock: Clock, logger: Logger, wiring: ResilienceWiring): Promise<ConfiguredChannels> {
   const registry = new ChannelRegistry();
-  const sandboxes = new Map<string, StripeSandbox>();
+  const sandboxes = new Map<string, ChannelSandbox>();
   const connectors: StripeConnector[] = [];
   for (const id of sandboxCardChannels) {
     const sandbox = createStripeSandbox({ channel: id, clock });

@@ -92,6 +92,13 @@ export type NotificationVerdict =
   | { readonly kind: 'ignored'; readonly reason: string } // verified, but not about a payment outcome
   | { readonly kind: 'rejected'; readonly reason: string }; // signature, age or shape is wrong
 
+/** How to answer the provider's notification request, in its own protocol. */
+export interface NotificationAnswer {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+
 export interface Connector {
   /** The channel id this instance is configured for (e.g. `card_stripe_a`). */
   readonly channel: string;
@@ -100,4 +107,11 @@ export interface Connector {
   queryPayment(out_trade_no: string, expected: { amount: bigint; currency: string }): Promise<ChannelPaymentOutcome>;
   refund(request: ChannelRefundRequest): Promise<ChannelRefundOutcome>;
   verifyNotification(rawBody: Buffer, headers: Readonly<Record<string, string | string[] | undefined>>): NotificationVerdict;
+  /**
+   * The answer the provider expects once a notification was handled (`accepted`: verified and
+   * recorded, or a harmless repeat) or refused (`accepted: false`: bad signature, mismatch). Alipay
+   * wants the text `success`; WeChat Pay a 200 with a JSON code; Stripe any 2xx. When absent,
+   * the platform answers JSON `{received}` with 200 or 400.
+   */
+  answerNotification?(accepted: boolean): NotificationAnswer;
 }

@@ -3,9 +3,9 @@
 import type { FastifyInstance } from 'fastify';
 import { ClearwayError } from '../kernel/errors.ts';
 import { errorResponses } from '../http/schemas.ts';
-import type { StripeSandbox } from '../../sandbox/stripe/index.ts';
+import type { ChannelSandbox } from './sandbox.ts';
 
-export async function registerSandboxRoutes(app: FastifyInstance, sandboxes: Map<string, StripeSandbox>): Promise<void> {
+export async function registerSandboxRoutes(app: FastifyInstance, sandboxes: Map<string, ChannelSandbox>): Promise<void> {
   const channelParams = { type: 'object', required: ['channel'], properties: { channel: { type: 'string', maxLength: 64 } } } as const;
   const faultsResponse = {
     200: {
@@ -39,7 +39,7 @@ export async function registerSandboxRoutes(app: FastifyInstance, sandboxes: Map
     200: { type: 'object', additionalProperties: { type: 'string' }, properties: { base_url: { type: 'string' } } },
     ...errorResponses('forbidden', 'not_found'),
   } as const;
-  const find = (channel: string): StripeSandbox => {
+  const find = (channel: string): ChannelSandbox => {
     const sandbox = sandboxes.get(channel);
     if (!sandbox) throw new ClearwayError('not_found', `No sandbox channel ${channel}.`, { param: 'channel' });
     return sandbox;
@@ -88,6 +88,29 @@ export async function registerSandboxRoutes(app: FastifyInstance, sandboxes: Map
     '/sandbox/:channel/credentials',
     { config: { auth: 'admin' }, schema: { tags: ['sandbox'], summary: 'The sandbox\'s base URL and test credentials, named as the provider names them.', params: channelParams, response: credentialsResponse } },
     async (request) => find(request.params.channel).credentials(),
+  );
+  app.post<{ Params: { channel: string; out_trade_no: string } }>(
+    '/sandbox/:channel/pay/:out_trade_no',
+    {
+      config: { auth: 'any' },
+      schema: {
+        tags: ['sandbox'],
+        summary: 'The payer completes a QR or redirect payment at the sandbox; it then sends its signed notification.',
+        params: {
+          type: 'object',
+          required: ['channel', 'out_trade_no'],
+          properties: { channel: { type: 'string', maxLength: 64 }, out_trade_no: { type: 'string', minLength: 1, maxLength: 64 } },
+        },
+        response: { 200: { type: 'object', properties: { channel: { type: 'string' }, out_trade_no: { type: 'string' }, paid: { type: 'boolean' } } }, ...errorResponses('not_found') },
+      },
+    },
+    async (request) => {
+      const sandbox = find(request.params.channel);
+      if (!sandbox.payerCompletes) throw new ClearwayError('not_found', `Sandbox ${request.params.channel} has no payer-side payment (its method needs no payer action).`, { param: 'channel' });
+      const done = await sandbox.payerCompletes(request.params.out_trade_no);
+      if (!done.ok) throw new ClearwayError('not_found', `The sandbox cannot complete ${request.params.out_trade_no}: ${done.reason}.`, { param: 'out_trade_no' });
+      return { channel: request.params.channel, out_trade_no: request.params.out_trade_no, paid: true };
+    },
   );
   app.get<{ Params: { channel: string } }>(
     '/sandbox/:channel/ledger',
