@@ -77,7 +77,10 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
       const address = server.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       url = config.publicUrl ?? `http://${config.host}:${port}`;
+      channels.attach(url);
       for (const [id, sandbox] of channels.sandboxes) sandbox.setWebhookUrl(`${url}/notify/${id}`);
+    } else {
+      channels.attach(config.publicUrl ?? `http://${config.host}:${config.port}`);
     }
     const stopWorkers = config.workers ? startWorkers(ctx) : async () => {};
     return {

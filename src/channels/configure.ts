@@ -5,6 +5,11 @@
 import type { Clock } from '../kernel/clock.ts';
 import { createStripeSandbox } from '../../sandbox/stripe/index.ts';
 import type { ChannelSandbox } from './sandbox.ts';
+import type { Connector } from './contract.ts';
+import { createAlipaySandbox, type AlipaySandbox } from '../../sandbox/alipay/index.ts';
+import { createWechatPaySandbox, type WechatPaySandbox } from '../../sandbox/wechat/index.ts';
+import { createAlipayConnector } from './alipay/index.ts';
+import { createWechatPayConnector } from './wechat/index.ts';
 import type { Logger } from 'pino';
 import { createStripeConnector, type StripeConnector } from './stripe/connector.ts';
 import { ChannelRegistry, type ChannelConfig } from './registry.ts';
@@ -15,13 +20,27 @@ import { circuitStateGaugeValue, withResilience, type ResilienceSettings, type R
 export interface ConfiguredChannels {
   readonly registry: ChannelRegistry;
   readonly sandboxes: Map<string, ChannelSandbox>;
+  /**
+   * Adds the channels whose requests name our notification URL (the wallets send `notify_url`
+   * with every payment), once the server listens and its URL is known. Synchronous, so no
+   * request is served between listening and having every channel.
+   */
+  attach(publicUrl: string): void;
   close(): Promise<void>;
 }
+
+/** A connector we hold on to in order to let go of its sockets at shutdown. */
+type ClosableConnector = Connector & { close(): void };
 
 const cardCurrencies = ['USD', 'EUR', 'GBP', 'CNY', 'HKD', 'SGD', 'JPY', 'AUD', 'CAD', 'CHF'];
 
 function cardChannel(id: string): ChannelConfig {
   return { id, provider: 'stripe', methods: ['card'], currencies: cardCurrencies, amount_min: 50n, amount_max: limits.amount_minor_max };
+}
+
+/** The wallets take CNY, from 0.01 yuan. */
+function walletChannel(id: string, provider: 'alipay' | 'wechat_pay'): ChannelConfig {
+  return { id, provider, methods: [provider], currencies: ['CNY'], amount_min: 1n, amount_max: limits.amount_minor_max };
 }
 
 /** The sandbox card channels, in configuration order: card_a is the first choice, card_b its backup. */
@@ -43,7 +62,7 @@ export function resilienceSettings(halfOpenAfterMs: number): ResilienceSettings 
   };
 }
 
-function resilient(connector: StripeConnector, wiring: ResilienceWiring, logger: Logger): ResilientConnector {
+function resilient(connector: Connector, wiring: ResilienceWiring, logger: Logger): ResilientConnector {
   const channel = connector.channel;
   wiring.metrics.circuitState.set({ channel }, circuitStateGaugeValue.closed);
   return withResilience(connector, wiring.settings, {
@@ -63,7 +82,7 @@ function resilient(connector: StripeConnector, wiring: ResilienceWiring, logger:
 export async function configureSandboxChannels(clock: Clock, logger: Logger, wiring: ResilienceWiring): Promise<ConfiguredChannels> {
   const registry = new ChannelRegistry();
   const sandboxes = new Map<string, ChannelSandbox>();
-  const connectors: StripeConnector[] = [];
+  const connectors: ClosableConnector[] = [];
   for (const id of sandboxCardChannels) {
     const sandbox = createStripeSandbox({ channel: id, clock });
     await sandbox.listen(0);
@@ -77,14 +96,43 @@ export async function configureSandboxChannels(clock: Clock, logger: Logger, wir
     registry.add({ config: cardChannel(id), connector: wrapped, circuitState: wrapped.circuitState });
     sandboxes.set(id, sandbox);
   }
+  const alipay = createAlipaySandbox({ channel: 'alipay', clock });
+  const wechat = createWechatPaySandbox({ channel: 'wechat_pay', clock });
+  await Promise.all([alipay.listen(0), wechat.listen(0)]);
+  sandboxes.set('alipay', alipay);
+  sandboxes.set('wechat_pay', wechat);
   return {
     registry,
     sandboxes,
+    attach(publicUrl: string) {
+      for (const connector of walletConnectors(publicUrl, alipay, wechat, clock, logger)) {
+        connectors.push(connector);
+        const wrapped = resilient(connector, wiring, logger);
+        const provider = connector.channel === 'alipay' ? 'alipay' : 'wechat_pay';
+        registry.add({ config: walletChannel(connector.channel, provider), connector: wrapped, circuitState: wrapped.circuitState });
+      }
+    },
     async close() {
       for (const connector of connectors) connector.close();
       await Promise.all([...sandboxes.values()].map((s) => s.close()));
     },
   };
+}
+
+function walletConnectors(publicUrl: string, alipay: AlipaySandbox, wechat: WechatPaySandbox, clock: Clock, logger: Logger): ClosableConnector[] {
+  const a = alipay.credentials();
+  const w = wechat.credentials();
+  return [
+    createAlipayConnector({
+      channel: 'alipay', gatewayUrl: a.gateway_url, appId: a.app_id, appPrivateKey: a.app_private_key, alipayPublicKey: a.alipay_public_key,
+      notifyUrl: `${publicUrl}/notify/alipay`, timeoutMs: limits.channel_call_timeout_ms, clock, logger: logger.child({ channel: 'alipay' }),
+    }),
+    createWechatPayConnector({
+      channel: 'wechat_pay', baseUrl: w.base_url, mchid: w.mchid, appid: w.appid, merchantSerialNo: w.merchant_serial_no,
+      merchantPrivateKey: w.merchant_private_key, apiV3Key: w.api_v3_key, platformPublicKey: w.platform_public_key, platformSerialNo: w.platform_serial_no,
+      notifyUrl: `${publicUrl}/notify/wechat_pay`, timeoutMs: limits.channel_call_timeout_ms, clock, logger: logger.child({ channel: 'wechat_pay' }),
+    }),
+  ];
 }
 
 /** Real providers: a Stripe account from STRIPE_BASE_URL (default https://api.stripe.com), STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET. */
@@ -108,6 +156,9 @@ export function configureEnvironmentChannels(env: NodeJS.ProcessEnv, clock: Cloc
   return {
     registry,
     sandboxes: new Map(),
+    attach() {
+      // Wallet accounts at the real providers are configured in a later step (issue 3).
+    },
     async close() {
       for (const connector of connectors) connector.close();
     },

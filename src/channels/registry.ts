@@ -4,7 +4,7 @@ import type { CircuitStateName } from './resilience.ts';
 /** A channel: a configured account at a provider, used through its connector. */
 export interface ChannelConfig {
   readonly id: string;
-  readonly provider: 'stripe';
+  readonly provider: 'stripe' | 'alipay' | 'wechat_pay';
   readonly methods: readonly ChannelMethod[];
   /** ISO 4217 codes, upper case. */
   readonly currencies: readonly string[];

@@ -172,5 +172,6 @@ export function withResilience(inner: Connector, settings: ResilienceSettings, h
     verifyNotification(rawBody, headers) {
       return inner.verifyNotification(rawBody, headers);
     },
+    ...(inner.answerNotification ? { answerNotification: inner.answerNotification.bind(inner) } : {}),
   };
 }

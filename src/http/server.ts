@@ -83,8 +83,9 @@ export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): P
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
-    // A sandbox's provider paths (/sandbox/:channel/v1/...) are the provider's protocol, not ours.
-    transform: ({ schema, url }) => ({ schema: (/^\/sandbox\/[^/]+\/v\d/.test(url) ? { ...schema, hide: true } : schema) as typeof schema, url }),
+    // A sandbox's provider paths (/sandbox/card_a/v1/..., /sandbox/alipay/gateway.do) are the
+    // provider's protocol, not ours; our own sandbox control routes are under /sandbox/:channel.
+    transform: ({ schema, url }) => ({ schema: (url.startsWith('/sandbox/') && !url.startsWith('/sandbox/:channel') ? { ...schema, hide: true } : schema) as typeof schema, url }),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true }, config: { auth: 'none' } }, async () => app.swagger());
