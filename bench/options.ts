@@ -8,6 +8,8 @@ export interface BenchOptions {
   readonly concurrency: number;
   readonly pgbench_duration_seconds: number;
   readonly skip_pgbench: boolean;
+  /** Skip the wallet scenario and the routing timing. */
+  readonly skip_wallet: boolean;
   /** Purchases in flight at most during the open-loop phase. */
   readonly open_loop_outstanding_max: number;
   readonly help: boolean;
@@ -20,6 +22,7 @@ export const benchUsage = `usage: clearway bench [--duration S] [--concurrency C
   --warmup S             seconds of load before each phase's window, not counted (default 3)
   --pgbench-duration S   seconds of pgbench TPC-B on the same server (default 15)
   --skip-pgbench         do not run pgbench (no ratio)
+  --skip-wallet          do not run the wallet scenario (QR payment to notification) nor time routing
   --outstanding-max N    purchases in flight at most in the open-loop phase (default 256)`;
 
 function integerFlag(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -40,6 +43,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
       concurrency: { type: 'string' },
       'pgbench-duration': { type: 'string' },
       'skip-pgbench': { type: 'boolean' },
+      'skip-wallet': { type: 'boolean' },
       'outstanding-max': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -50,6 +54,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     concurrency: integerFlag('concurrency', values.concurrency, 32, 1, 1024),
     pgbench_duration_seconds: integerFlag('pgbench-duration', values['pgbench-duration'], 15, 1, 3600),
     skip_pgbench: values['skip-pgbench'] ?? false,
+    skip_wallet: values['skip-wallet'] ?? false,
     open_loop_outstanding_max: integerFlag('outstanding-max', values['outstanding-max'], 256, 1, 4096),
     help: values.help ?? false,
   });

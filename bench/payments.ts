@@ -18,7 +18,13 @@ import { cardPurchase } from './payment-flow.ts';
 import { pgStatsDelta, pgStatsSnapshot, type PgStatsDelta } from './pg-stats.ts';
 import { runPgbench, type PgbenchResult } from './pgbench.ts';
 import type { PhaseResult, WindowHooks } from './phase-stats.ts';
-import { formatReport, idle_busy_cores_warning, targets, verdicts, type BenchmarkResult } from './report.ts';
+import { formatReport, formatWalletReport, idle_busy_cores_warning, targets, verdicts, type BenchmarkResult } from './report.ts';
+import { measureRoutingDecision } from './routing.ts';
+import { runWalletPhase, type WalletPhaseResult } from './wallet-phase.ts';
+
+/** The wallet phase runs after the card phases, with fewer customers, for at most this long. */
+const wallet_concurrency = 16;
+const wallet_duration_seconds_max = 10;
 import { psqlQuery } from './run-client.ts';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -194,6 +200,16 @@ async function benchmark(options: BenchOptions, argv: string[], cleanup: Cleanup
   const idle = await meterIdle(processes);
   const statsBefore = await pgStatsSnapshot(cluster.bindir, cluster.port);
   const { closed, open, cpu } = await runLoad(server, apiKey, options, processes);
+  let wallet: WalletPhaseResult | null = null;
+  if (!options.skip_wallet) {
+    const walletClient = new HttpClient({ baseUrl: server.baseUrl, sockets_max: wallet_concurrency });
+    try {
+      progress(`wallet: ${wallet_concurrency} customers, ${Math.min(options.duration_seconds, wallet_duration_seconds_max)} s`);
+      wallet = await runWalletPhase({ client: walletClient, apiKey, adminKey: server.adminKey, concurrency: wallet_concurrency, duration_ms: Math.min(options.duration_seconds, wallet_duration_seconds_max) * 1000 });
+    } finally {
+      walletClient.close();
+    }
+  }
   if (closed.errors + open.errors > 0) {
     // Errors happened: show what the server logged (LOG_LEVEL=warn keeps this to warnings and errors).
     const { stdout, stderr } = server.outputTail();
@@ -216,8 +232,11 @@ async function benchmark(options: BenchOptions, argv: string[], cleanup: Cleanup
     started_at, argv, options, postgresVersion, closed, open, pgbench, purchases, statsDelta,
     cpu: { idle_before_load: idle, ...cpu, pgbench: pgbenchCpu.usage() },
   });
-  process.stdout.write(formatReport(result));
-  process.stdout.write(`result written to ${path.relative(process.cwd(), writeResult(result))}\n`);
+  const routing = options.skip_wallet ? null : await measureRoutingDecision();
+  const full: BenchmarkResult = { ...result, wallet, routing_decision: routing };
+  process.stdout.write(formatReport(full));
+  process.stdout.write(formatWalletReport(wallet, routing));
+  process.stdout.write(`result written to ${path.relative(process.cwd(), writeResult(full))}\n`);
 }
 
 export async function runPaymentBenchmark(argv: string[]): Promise<void> {

@@ -1,6 +1,7 @@
 // The benchmark's result: targets, their verdicts and the printed report. Every figure comes
 // from the run; only the targets are constants.
 
+import type { WalletPhaseResult } from './wallet-phase.ts';
 import type { CpuUsage } from './cpu-usage.ts';
 import type { LatencySummary } from './latency.ts';
 import type { MachineFacts } from './machine.ts';
@@ -42,6 +43,29 @@ export interface BenchmarkResult {
   readonly database: PgStatsDelta & { readonly purchases: number; readonly commits_per_purchase: number | null; readonly wal_syncs_per_purchase: number | null };
   readonly targets: typeof targets;
   readonly verdicts: readonly TargetVerdict[];
+  /** The wallet scenario (QR payment, sandbox completion, notification to succeeded), after the card phases. */
+  readonly wallet?: WalletPhaseResult | null;
+  /** The routing decision alone (planChannels), timed in the benchmark process. */
+  readonly routing_decision?: LatencySummary | null;
+}
+
+/** The wallet and routing section of the report (issue 3's wallet scenario). */
+export function formatWalletReport(wallet: WalletPhaseResult | null | undefined, routing: LatencySummary | null | undefined): string {
+  const lines: string[] = [];
+  if (wallet) {
+    const p = wallet.purchase_latency;
+    const n = wallet.notification_to_paid_latency;
+    lines.push(
+      `wallet: ${wallet.concurrency} customers, ${wallet.duration_seconds} s, CNY orders paid by QR code (Alipay and WeChat Pay in turn): payment, sandbox payer, signed notification, succeeded`,
+      `  succeeded payments/s  ${fixed(wallet.payments_per_second)}   (${wallet.succeeded})   errors ${wallet.errors}${wallet.error_samples.length ? `: ${wallet.error_samples.join('; ')}` : ''}`,
+      `  purchase latency      p50 ${fixed(p.p50_ms, 2)} ms   p99 ${fixed(p.p99_ms, 2)} ms`,
+      `  notification to paid  p50 ${fixed(n.p50_ms, 2)} ms   p99 ${fixed(n.p99_ms, 2)} ms   (payer done -> first read showing succeeded; polled every 2 ms)`,
+    );
+  }
+  if (routing) {
+    lines.push(`routing decision (planChannels, ${routing.count} timed calls): p50 ${fixed(routing.p50_ms === null ? null : routing.p50_ms * 1000, 1)} µs   p99 ${fixed(routing.p99_ms === null ? null : routing.p99_ms * 1000, 1)} µs   (target under 1 ms: ${routing.p99_ms !== null && routing.p99_ms < 1 ? 'met' : 'MISSED'})`);
+  }
+  return lines.length ? `\n${lines.join('\n')}\n` : '';
 }
 
 function fixed(value: number | null, digits = 1): string {
