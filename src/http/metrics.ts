@@ -11,6 +11,8 @@ export interface Metrics {
   readonly circuitState: Gauge<'channel'>;
   readonly circuitTransitions: Counter<'channel' | 'from' | 'to'>;
   readonly channelRejections: Counter<'channel' | 'flow' | 'reason'>;
+  readonly webhookDeliveries: Counter<'outcome'>;
+  readonly webhookBacklog: Gauge;
 }
 
 export function createMetrics(): Metrics {
@@ -66,6 +68,17 @@ export function createMetrics(): Metrics {
       name: 'clearway_channel_calls_rejected_total',
       help: 'Channel calls refused before reaching the channel, by flow and reason (circuit_open, bulkhead_full).',
       labelNames: ['channel', 'flow', 'reason'],
+      registers: [registry],
+    }),
+    webhookDeliveries: new Counter({
+      name: 'clearway_webhook_delivery_attempts_total',
+      help: 'Webhook delivery attempts by outcome (delivered, retry, failed).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    webhookBacklog: new Gauge({
+      name: 'clearway_webhook_deliveries_pending',
+      help: 'Webhook deliveries not yet delivered or failed (set by the delivery worker).',
       registers: [registry],
     }),
   };

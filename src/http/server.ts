@@ -16,6 +16,7 @@ import { registerCouponRoutes } from '../orders/coupon-routes.ts';
 import { registerOrderRoutes } from '../orders/routes.ts';
 import { registerPaymentRoutes } from '../payments/routes.ts';
 import { registerNotificationRoutes } from '../payments/notification-routes.ts';
+import { registerWebhookRoutes } from '../webhooks/routes.ts';
 
 export interface ServerExtras {
   /** Mounts more routes (the sandboxes, in `serve`). */
@@ -96,6 +97,7 @@ export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): P
   registerOrderRoutes(app, ctx);
   registerPaymentRoutes(app, ctx);
   registerNotificationRoutes(app, ctx);
+  registerWebhookRoutes(app, ctx);
   if (extras.register) await extras.register(app);
   return app;
 }

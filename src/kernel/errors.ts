@@ -49,6 +49,8 @@ export const errorCatalog = {
   refund_exceeds_captured: { status: 409, type: 'state_error', description: 'The refund would take the refunded total above the captured amount.' },
   refund_limit_reached: { status: 409, type: 'state_error', description: 'The payment already has the maximum number of refunds.' },
   payment_method_unavailable: { status: 400, type: 'invalid_request_error', description: 'No channel can take this method, currency and amount now.' },
+  webhook_endpoint_disabled: { status: 409, type: 'state_error', description: 'The webhook endpoint is disabled; its deliveries cannot be sent again.' },
+  webhook_endpoints_limit_reached: { status: 409, type: 'state_error', description: 'The merchant already has the maximum number of enabled webhook endpoints.' },
   concurrent_update: { status: 409, type: 'state_error', description: 'The object changed while the request ran; retry it.' },
   // idempotency
   idempotency_key_reused: { status: 422, type: 'idempotency_error', description: 'The Idempotency-Key was used with a different request body.' },

@@ -10,6 +10,7 @@ export const idPrefixes = Object.freeze({
   coupon: 'cpn',
   event: 'evt',
   webhook_endpoint: 'whe',
+  webhook_delivery: 'whd',
   journal: 'jrn',
   payout: 'po',
   request: 'req',

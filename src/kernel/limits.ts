@@ -53,6 +53,29 @@ export const limits = Object.freeze({
   order_expiry_batch_max: 500,
   /** Rate limit per API key (generous by default: a benchmark at full speed is not throttled). */
   rate_limit_requests_per_minute_max: 600_000,
+  /** Merchant webhooks: URL length, enabled endpoints per merchant, event types per endpoint. */
+  webhook_url_length_max: 2_048,
+  webhook_endpoints_per_merchant_max: 16,
+  webhook_description_length_max: 500,
+  /** Outbox events fanned out to deliveries in one relay batch, and batches in one relay run. */
+  webhook_relay_batch_max: 500,
+  webhook_relay_batches_per_run_max: 20,
+  /** Deliveries claimed in one round of the delivery worker, and rounds in one run. */
+  webhook_delivery_batch_max: 50,
+  webhook_delivery_rounds_per_run_max: 20,
+  /** One POST to a merchant's endpoint (connect, send, answer) must finish within this. */
+  webhook_delivery_timeout_ms: 10_000,
+  /** A claimed delivery is leased to its worker for this long (must outlast one POST). */
+  webhook_delivery_lease_ms: 60_000,
+  /** Retry schedule: exponential from the first delay, each delay capped, jittered down to half. */
+  webhook_retry_delay_first_ms: 60_000,
+  webhook_retry_delay_max_ms: 12 * 60 * 60 * 1000,
+  /** A delivery is retried for up to this long after its event was fanned out, then failed. */
+  webhook_retry_window_ms: 3 * 24 * 60 * 60 * 1000,
+  /** Attempts of one delivery (a backstop: the window normally ends retries first). */
+  webhook_delivery_attempts_max: 30,
+  /** Characters of an endpoint's answer or error kept in the delivery log. */
+  webhook_log_text_length_max: 500,
 });
 
 export type Limits = typeof limits;
@@ -72,4 +95,11 @@ export function checkLimits(l: Limits = limits): void {
   if (l.channel_circuit_half_open_ms_default <= l.channel_call_timeout_ms) {
     throw new Error('limits: an open circuit should outlast one call timeout (channel_circuit_half_open_ms_default > channel_call_timeout_ms)');
   }
+  if (l.webhook_delivery_lease_ms <= 2 * l.webhook_delivery_timeout_ms) {
+    throw new Error('limits: a webhook delivery lease must outlast two POST timeouts (webhook_delivery_lease_ms > 2 * webhook_delivery_timeout_ms)');
+  }
+  if (l.webhook_retry_delay_first_ms < 1 || l.webhook_retry_delay_first_ms > l.webhook_retry_delay_max_ms || l.webhook_retry_delay_max_ms > l.webhook_retry_window_ms) {
+    throw new Error('limits: webhook retry delays must satisfy 1 <= first <= max <= window');
+  }
+  if (l.webhook_delivery_attempts_max < 2) throw new Error('limits: webhook_delivery_attempts_max must be >= 2');
 }

@@ -4,6 +4,8 @@ import type { AppContext } from '../http/context.ts';
 import { purgeIdempotencyKeys } from '../http/idempotency.ts';
 import { expireOrders } from '../orders/service.ts';
 import { repairAttempts, repairRefunds } from '../payments/repair.ts';
+import { relayOutboxEvents } from '../webhooks/relay.ts';
+import { deliverWebhooks } from '../webhooks/delivery.ts';
 
 export interface Worker {
   readonly name: string;
@@ -15,6 +17,8 @@ export const workers: readonly Worker[] = [
   { name: 'order_expiry', intervalMs: 10_000, run: (ctx) => expireOrders(ctx) },
   { name: 'attempt_repair', intervalMs: 15_000, run: (ctx) => repairAttempts(ctx, { staleAfterMs: 60_000 }) },
   { name: 'refund_repair', intervalMs: 30_000, run: (ctx) => repairRefunds(ctx, { staleAfterMs: 60_000 }) },
+  { name: 'outbox_relay', intervalMs: 1_000, run: (ctx) => relayOutboxEvents(ctx) },
+  { name: 'webhook_delivery', intervalMs: 1_000, run: (ctx) => deliverWebhooks(ctx) },
   { name: 'idempotency_purge', intervalMs: 3_600_000, run: (ctx) => purgeIdempotencyKeys(ctx) },
 ];
 

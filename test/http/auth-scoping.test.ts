@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, stores, type TestApp } from '../support/harness.ts';
+import { relayOutboxEvents } from '../../src/webhooks/relay.ts';
 
 // Every query is scoped to the key's merchant: another merchant's id answers 404, exactly like an
 // id that does not exist. This suite walks every route of the OpenAPI document, so a new route
@@ -16,6 +17,7 @@ describe.each(stores)('keys and merchant scoping on %s', (store) => {
     alice = await t.newMerchant('Alice');
     bob = await t.newMerchant('Bob');
     const coupon = await t.request('POST', '/v1/coupons', { key: alice.key, body: { code: 'A10', percent_off: 10 } });
+    const endpoint = await t.request('POST', '/v1/webhook_endpoints', { key: alice.key, body: { url: 'http://127.0.0.1:9/hooks' } });
     const order = await t.request('POST', '/v1/orders', { key: alice.key, body: { currency: 'USD', items: [{ name: 'A', unit_amount: 1000, quantity: 1 }] } });
     const payOrder = await t.request('POST', '/v1/orders', { key: alice.key, body: { currency: 'USD', items: [{ name: 'B', unit_amount: 2000, quantity: 1 }] } });
     const payment = await t.request('POST', '/v1/payments', { key: alice.key, body: { order_id: payOrder.body.id, method: 'card', payment_method_data: { token: 'pm_card_visa' } } });
@@ -23,6 +25,10 @@ describe.each(stores)('keys and merchant scoping on %s', (store) => {
     ids.order = order.body.id;
     ids.payment = payment.body.id;
     ids.merchant = alice.id;
+    ids.webhookEndpoint = endpoint.body.id;
+    await relayOutboxEvents(t.app.ctx);
+    const deliveries = await t.request('GET', `/v1/webhook_endpoints/${endpoint.body.id}/deliveries`, { key: alice.key });
+    ids.webhookDelivery = deliveries.body.data[0].id;
   });
   afterAll(async () => t?.close());
 
@@ -36,6 +42,10 @@ describe.each(stores)('keys and merchant scoping on %s', (store) => {
     ['POST', '/v1/payments', { order_id: ids.order, method: 'card', payment_method_data: { token: 'pm_card_visa' } }, 404],
     ['POST', `/v1/payments/${ids.payment}/refunds`, { amount: 100 }, 404],
     ['GET', `/v1/payments/${ids.payment}/refunds`, undefined, 404],
+    ['GET', `/v1/webhook_endpoints/${ids.webhookEndpoint}`, undefined, 404],
+    ['POST', `/v1/webhook_endpoints/${ids.webhookEndpoint}/disable`, undefined, 404],
+    ['GET', `/v1/webhook_endpoints/${ids.webhookEndpoint}/deliveries`, undefined, 404],
+    ['POST', `/v1/webhook_deliveries/${ids.webhookDelivery}/redeliver`, undefined, 404],
   ];
 
   it('answers 404 for another merchant\'s object, with the same body as a missing one', async () => {
@@ -43,7 +53,7 @@ describe.each(stores)('keys and merchant scoping on %s', (store) => {
       const theirs = await t.request(method, path, { key: bob.key, body });
       expect(theirs.status, `${method} ${path}`).toBe(status);
       expect(theirs.body.error.code).toBe('not_found');
-      const missingPath = path.replace(/(ord|pay|cpn)_[0-9a-z]{24}/, (m) => `${m.slice(0, 4)}${'0'.repeat(24)}`);
+      const missingPath = path.replace(/(ord|pay|cpn|whe|whd)_[0-9a-z]{24}/, (m) => `${m.slice(0, 4)}${'0'.repeat(24)}`);
       const missingBody = body && typeof body === 'object' && 'order_id' in body ? { ...body, order_id: `ord_${'0'.repeat(24)}` } : body;
       const missing = await t.request(method, missingPath, { key: bob.key, body: missingBody });
       expect(missing.status, `${method} ${missingPath}`).toBe(404);
@@ -90,7 +100,7 @@ describe.each(stores)('keys and merchant scoping on %s', (store) => {
         expect(forbidden.status, `${method} ${path} merchant key`).toBe(403);
       }
     }
-    const covered = new Set(crossMerchantCases().map(([m, p]) => `${m} ${p.replace(/(cpn|ord|pay)_[0-9a-z]{24}/, '{id}')}`));
+    const covered = new Set(crossMerchantCases().map(([m, p]) => `${m} ${p.replace(/(cpn|ord|pay|whe|whd)_[0-9a-z]{24}/, '{id}')}`));
     const merchantRoutes = operations.filter(([m, p]) => p.includes('{id}') && !p.startsWith('/v1/merchants')).map(([m, p]) => `${m} ${p}`);
     for (const route of merchantRoutes) expect(covered.has(route), `scoping case for ${route}`).toBe(true);
   });
