@@ -1,7 +1,17 @@
 // `npm test`: starts a throwaway PostgreSQL cluster (unless TEST_DATABASE_URL is given), then runs
 // the whole vitest suite once. Suites that run on both stores read TEST_DATABASE_URL.
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startPgCluster, type PgCluster } from './support/pg-cluster.ts';
+
+/** The plain closing line CI reads: `N passed, N failed, N skipped`. */
+function printTotals(summaryFile: string): void {
+  if (!existsSync(summaryFile)) return;
+  const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number };
+  console.log(`${summary.numPassedTests} passed, ${summary.numFailedTests} failed, ${summary.numPendingTests + summary.numTodoTests} skipped`);
+}
 
 async function main(): Promise<number> {
   let cluster: PgCluster | undefined;
@@ -16,12 +26,14 @@ async function main(): Promise<number> {
     env.TEST_DATABASE_URL = cluster.url;
     console.log(`test PostgreSQL server: ${cluster.url}`);
   }
-  const args = ['vitest', 'run', ...process.argv.slice(2)];
+  const summaryFile = path.join(mkdtempSync(path.join(tmpdir(), 'clearway-test-')), 'summary.json');
+  const args = ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${summaryFile}`, ...process.argv.slice(2)];
   const child = spawn('npx', args, { stdio: 'inherit', env });
   const stopCluster = (): void => cluster?.stop();
   process.on('SIGINT', () => child.kill('SIGINT'));
   const code: number = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
   stopCluster();
+  printTotals(summaryFile);
   return code;
 }
 
