@@ -14,8 +14,8 @@ import type { ChannelSandbox, SandboxFaults } from '../../src/channels/sandbox.t
 import { systemClock, type Clock } from '../../src/kernel/clock.ts';
 import { FaultState } from '../stripe/faults.ts';
 import { Holds } from '../stripe/holds.ts';
+import { NotificationSender, type NotificationStats as NotifyStats } from '../shared/notification-sender.ts';
 import { alipaySandboxLimits } from './limits.ts';
-import { NotifyDispatcher, type NotifyStats } from './notify.ts';
 import { businessError, toYuan, TradeBook, type Node, type Trade } from './trades.ts';
 
 export interface AlipaySandboxOptions {
@@ -98,7 +98,22 @@ export function createAlipaySandbox(options: AlipaySandboxOptions): AlipaySandbo
   const book = new TradeBook(now);
   const faults = new FaultState(options.random ?? Math.random);
   const holds = new Holds();
-  const notifier = new NotifyDispatcher(options.notifyBackoffBaseMs ?? alipaySandboxLimits.notify_backoff_base_ms_default);
+  // The asynchronous notification: a form POST of the signed fields over plain http, retried until
+  // HTTP 200 with the exact body `success` (anything else, `fail` included, is retried).
+  const notifier = new NotificationSender({
+    limits: {
+      deliveries_max: alipaySandboxLimits.notify_deliveries_max,
+      attempts_max: alipaySandboxLimits.notify_attempts_max,
+      attempt_timeout_ms: alipaySandboxLimits.notify_attempt_timeout_ms,
+      sockets_max: alipaySandboxLimits.notify_sockets_max,
+      idle_socket_ms: alipaySandboxLimits.notify_idle_socket_ms,
+    },
+    backoff_base_ms: options.notifyBackoffBaseMs ?? alipaySandboxLimits.notify_backoff_base_ms_default,
+    content_type: 'application/x-www-form-urlencoded; charset=utf-8',
+    user_agent: 'Mozilla/4.0',
+    accept: { status: 200, body: 'success' },
+    transport: (target) => (target.protocol === 'http:' ? 'http:' : null),
+  });
   const timers = new Set<NodeJS.Timeout>();
   let webhookUrl: string | null = options.webhookUrl ?? null;
   let closed = false;

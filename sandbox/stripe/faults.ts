@@ -1,3 +1,4 @@
+import type { SandboxFaults } from '../../src/channels/sandbox.ts';
 import { sandboxLimits } from './limits.ts';
 
 // How the sandbox misbehaves. Each request rolls the dice in a fixed order (error, timeout,
@@ -15,14 +16,8 @@ import { sandboxLimits } from './limits.ts';
 //                         late_success_delay_ms later (with its payment_intent.succeeded event).
 // - duplicate_notify_rate: a webhook event is delivered twice (same event id, as Stripe does).
 
-export interface Faults {
-  readonly error_rate: number;
-  readonly timeout_rate: number;
-  readonly latency_ms: number;
-  readonly outage: boolean;
-  readonly late_success_rate: number;
-  readonly duplicate_notify_rate: number;
-}
+/** The one declaration is the platform's (every sandbox offers it). */
+export type Faults = SandboxFaults;
 
 export const noFaults: Faults = Object.freeze({
   error_rate: 0,

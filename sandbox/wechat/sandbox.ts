@@ -11,10 +11,10 @@ import { systemClock, type Clock } from '../../src/kernel/clock.ts';
 import type { ChannelSandbox, SandboxFaults, SandboxLedgerRow } from '../../src/channels/sandbox.ts';
 import { FaultState } from '../stripe/faults.ts';
 import { Holds } from '../stripe/holds.ts';
-import { encryptForMerchant, newRsaKeyPair, newSerial, randomString } from './crypto.ts';
+import { NotificationSender, type NotificationStats as NotifyStats } from '../shared/notification-sender.ts';
+import { encryptForMerchant, newRsaKeyPair, newSerial, platformSignature, randomString } from './crypto.ts';
 import { renderTransaction, wechatTime, type EndpointContext } from './endpoints.ts';
 import { wechatSandboxLimits } from './limits.ts';
-import { Notifier, type NotifyStats } from './notifier.ts';
 import { registerWechatRoutes } from './routes.ts';
 import { WechatStore, type Trade } from './store.ts';
 
@@ -82,7 +82,24 @@ export function createWechatPaySandbox(options: WechatPaySandboxOptions): Wechat
   const store = new WechatStore(capacity);
   const faults = new FaultState(options.random ?? Math.random);
   const holds = new Holds();
-  const notifier = new Notifier({ clock, platformPrivateKey: platform.privateKey, platformSerial: identity.platformSerial, backoff_base_ms: backoff });
+  // Notifications: the JSON body signed afresh per attempt with the platform key (Wechatpay-*
+  // headers), retried until a 2xx; https: over TLS, any other URL over plain http.
+  const notifier = new NotificationSender({
+    limits: {
+      deliveries_max: wechatSandboxLimits.notify_deliveries_max,
+      attempts_max: wechatSandboxLimits.notify_attempts_max,
+      attempt_timeout_ms: wechatSandboxLimits.notify_attempt_timeout_ms,
+      sockets_max: wechatSandboxLimits.notify_sockets_max,
+      idle_socket_ms: wechatSandboxLimits.notify_idle_socket_ms,
+      backoff_ms_max: wechatSandboxLimits.notify_backoff_ms_max,
+    },
+    backoff_base_ms: backoff,
+    content_type: 'application/json',
+    user_agent: 'Mozilla/4.0',
+    sign: (payload) => ({ ...platformSignature(payload, Math.floor(clock.now().getTime() / 1000), platform.privateKey, identity.platformSerial) }),
+    accept: '2xx',
+    transport: (target) => (target.protocol === 'https:' ? 'https:' : 'http:'),
+  });
   const timers = new Set<NodeJS.Timeout>();
   const nowSeconds = (): number => Math.floor(clock.now().getTime() / 1000);
   let webhookUrl: string | null | undefined = options.webhookUrl;
