@@ -17,6 +17,11 @@ export interface Config {
   readonly databasePoolSize: number;
   /** How long a channel's open circuit stays open before a trial call (CLEARWAY_CIRCUIT_HALF_OPEN_MS). */
   readonly circuitHalfOpenMs: number;
+  /**
+   * How long a payment may wait on the payer (QR code, redirect) before it is taken as abandoned,
+   * closed at its channel and canceled (CLEARWAY_ACTION_TTL_SECONDS).
+   */
+  readonly actionTtlSeconds: number;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -54,5 +59,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers: flag(env, 'CLEARWAY_WORKERS', true),
     databasePoolSize: integer(env, 'CLEARWAY_DB_POOL_SIZE', limits.database_pool_connections_max, 1, 500),
     circuitHalfOpenMs: integer(env, 'CLEARWAY_CIRCUIT_HALF_OPEN_MS', limits.channel_circuit_half_open_ms_default, 1, limits.channel_circuit_half_open_ms_max),
+    actionTtlSeconds: integer(env, 'CLEARWAY_ACTION_TTL_SECONDS', limits.payment_action_ttl_seconds_default, 1, limits.payment_action_ttl_seconds_max),
   });
 }

@@ -77,6 +77,20 @@ export interface ChannelRefundResult {
 
 export type ChannelRefundOutcome = ChannelRefundResult | ChannelCallFailure;
 
+/**
+ * What the channel said when asked to close a trade the payer has not paid (a QR code or redirect
+ * left waiting):
+ * - `closed`: the trade is closed; the payer can no longer pay it;
+ * - `not_found`: the channel has no such trade (Alipay creates a precreated trade only when the
+ *   QR code is scanned): nothing was paid, and nothing can be on this trade number as it stands;
+ * - `not_closable`: the trade cannot be closed because it was paid (or finished, or closed
+ *   otherwise) meanwhile: query it and record what the query says.
+ * `detail` is the channel's own code, for logs.
+ */
+export type ChannelCloseOutcome =
+  | { readonly kind: 'result'; readonly status: 'closed' | 'not_found' | 'not_closable'; readonly detail: string | null }
+  | ChannelCallFailure;
+
 /** A verified notification from the channel about one attempt. */
 export interface ChannelNotification {
   readonly event_id: string;
@@ -106,6 +120,12 @@ export interface Connector {
   createPayment(request: ChannelPaymentRequest): Promise<ChannelPaymentOutcome>;
   queryPayment(out_trade_no: string, expected: { amount: bigint; currency: string }): Promise<ChannelPaymentOutcome>;
   refund(request: ChannelRefundRequest): Promise<ChannelRefundOutcome>;
+  /**
+   * Closes an unpaid trade at the channel (Alipay `alipay.trade.close`, WeChat Pay's close). A
+   * connector without a close flow (cards: nothing waits on the payer there) leaves it out, and
+   * the abandoned-payment job then relies on the query and on late-success refunds.
+   */
+  closePayment?(out_trade_no: string): Promise<ChannelCloseOutcome>;
   verifyNotification(rawBody: Buffer, headers: Readonly<Record<string, string | string[] | undefined>>): NotificationVerdict;
   /**
    * The answer the provider expects once a notification was handled (`accepted`: verified and

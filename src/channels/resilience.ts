@@ -11,7 +11,7 @@
 // `{ kind: 'not_sent', reason: 'circuit_open' | 'bulkhead_full' }` without calling the channel, so
 // the payment may fail over (DESIGN.md, "No double charge").
 //
-// Queries and refunds pass through the bulkhead but never wait on the circuit: a query is
+// Queries, closes and refunds pass through the bulkhead but never wait on the circuit: a query is
 // read-only and is the only way to resolve an ambiguous attempt (the repair job depends on it),
 // and a refund carries its own idempotency key, so sending it to a struggling channel can at worst
 // leave it pending. Holding either back while the circuit is open would only keep ambiguity and
@@ -25,7 +25,7 @@
 import {
   BulkheadRejectedError, CircuitState, ConsecutiveBreaker, bulkhead, circuitBreaker, handleAll, isBrokenCircuitError, type BulkheadPolicy, type CircuitBreakerPolicy,
 } from 'cockatiel';
-import type { ChannelPaymentOutcome, ChannelPaymentRequest, ChannelRefundOutcome, ChannelRefundRequest, Connector } from './contract.ts';
+import type { ChannelCloseOutcome, ChannelPaymentOutcome, ChannelPaymentRequest, ChannelRefundOutcome, ChannelRefundRequest, Connector } from './contract.ts';
 
 /** The circuit as routing sees it. `half_open`: a trial call may go through now. */
 export type CircuitStateName = 'closed' | 'half_open' | 'open';
@@ -56,7 +56,7 @@ export interface CircuitTransition {
 
 export interface ResilienceHooks {
   onTransition?(transition: CircuitTransition): void;
-  onRejected?(rejection: { readonly channel: string; readonly flow: 'create' | 'query' | 'refund'; readonly reason: RejectionReason }): void;
+  onRejected?(rejection: { readonly channel: string; readonly flow: 'create' | 'query' | 'refund' | 'close'; readonly reason: RejectionReason }): void;
 }
 
 export interface ResilientConnector extends Connector {
@@ -126,7 +126,7 @@ export function withResilience(inner: Connector, settings: ResilienceSettings, h
   const slots: BulkheadPolicy = bulkhead(settings.concurrent_calls_max, settings.queued_calls_max);
 
   /** Runs a call in a bulkhead slot; `null` when the bulkhead refused it. */
-  async function inSlot<T>(flow: 'create' | 'query' | 'refund', call: () => Promise<T>): Promise<T | null> {
+  async function inSlot<T>(flow: 'create' | 'query' | 'refund' | 'close', call: () => Promise<T>): Promise<T | null> {
     try {
       return await slots.execute(call);
     } catch (error) {
@@ -169,6 +169,16 @@ export function withResilience(inner: Connector, settings: ResilienceSettings, h
       // Never sent, but answered as pending: the repair job sends it again with the same key.
       return outcome ?? { kind: 'unknown', reason: 'refund not sent yet: bulkhead_full' };
     },
+    // A close, like a query, is never held back by the circuit: it is how an abandoned trade is
+    // made safe. A close refused by the bulkhead proves nothing (`unknown`): the job tries again.
+    ...(inner.closePayment
+      ? {
+          async closePayment(out_trade_no: string): Promise<ChannelCloseOutcome> {
+            const outcome = await inSlot('close', () => inner.closePayment!(out_trade_no));
+            return outcome ?? { kind: 'unknown', reason: 'close not made: bulkhead_full' };
+          },
+        }
+      : {}),
     verifyNotification(rawBody, headers) {
       return inner.verifyNotification(rawBody, headers);
     },

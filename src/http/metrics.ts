@@ -13,6 +13,8 @@ export interface Metrics {
   readonly channelRejections: Counter<'channel' | 'flow' | 'reason'>;
   readonly webhookDeliveries: Counter<'outcome'>;
   readonly webhookBacklog: Gauge;
+  readonly lateSuccessRefunds: Counter<'channel' | 'outcome'>;
+  readonly abandonedPayments: Counter<'channel' | 'outcome'>;
 }
 
 export function createMetrics(): Metrics {
@@ -74,6 +76,18 @@ export function createMetrics(): Metrics {
       name: 'clearway_webhook_delivery_attempts_total',
       help: 'Webhook delivery attempts by outcome (delivered, retry, failed).',
       labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    lateSuccessRefunds: new Counter({
+      name: 'clearway_late_success_refunds_total',
+      help: 'Late successes (money captured for a payment already final) by channel and outcome (recorded, succeeded, failed, retry).',
+      labelNames: ['channel', 'outcome'],
+      registers: [registry],
+    }),
+    abandonedPayments: new Counter({
+      name: 'clearway_abandoned_payments_total',
+      help: 'Payments left waiting on the payer past CLEARWAY_ACTION_TTL_SECONDS, by channel and outcome (canceled, paid_meanwhile, retry).',
+      labelNames: ['channel', 'outcome'],
       registers: [registry],
     }),
     webhookBacklog: new Gauge({

@@ -17,6 +17,7 @@ import { registerOrderRoutes } from '../orders/routes.ts';
 import { registerPaymentRoutes } from '../payments/routes.ts';
 import { registerNotificationRoutes } from '../payments/notification-routes.ts';
 import { registerWebhookRoutes } from '../webhooks/routes.ts';
+import { registerRiskRoutes } from '../risk/routes.ts';
 
 export interface ServerExtras {
   /** Mounts more routes (the sandboxes, in `serve`). */
@@ -98,6 +99,7 @@ export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): P
   registerPaymentRoutes(app, ctx);
   registerNotificationRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);
+  registerRiskRoutes(app, ctx);
   if (extras.register) await extras.register(app);
   return app;
 }

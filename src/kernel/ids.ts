@@ -7,6 +7,7 @@ export const idPrefixes = Object.freeze({
   payment: 'pay',
   attempt: 'att',
   refund: 'ref',
+  late_success_refund: 'lsr',
   coupon: 'cpn',
   event: 'evt',
   webhook_endpoint: 'whe',

@@ -47,6 +47,18 @@ export const limits = Object.freeze({
   allocation_parts_max: 100_000,
   /** Attempts and refunds repaired in one sweep of the repair worker. */
   repair_batch_max: 200,
+  /** A payment waiting on the payer (QR code, redirect) is abandoned after this (default; CLEARWAY_ACTION_TTL_SECONDS). */
+  payment_action_ttl_seconds_default: 900,
+  payment_action_ttl_seconds_max: 7 * 24 * 3600,
+  /** Abandoned payments closed in one sweep, and how long a claimed one is leased to its worker (must outlast a close and a query). */
+  abandoned_payment_batch_max: 100,
+  abandoned_payment_lease_ms: 60_000,
+  /** Late-success refunds sent in one sweep, and how long a claimed one is leased (must outlast one refund call). */
+  late_success_refund_batch_max: 100,
+  late_success_refund_lease_ms: 60_000,
+  /** Retry delay of a late-success refund left pending: doubles from the first, capped. */
+  late_success_refund_retry_delay_ms_first: 30_000,
+  late_success_refund_retry_delay_ms_max: 3_600_000,
   /** Entries of each in-process cache of immutable facts (order totals, settled attempts). */
   facts_cache_entries_max: 100_000,
   /** Orders expired in one sweep of the expiry worker. */
@@ -76,6 +88,15 @@ export const limits = Object.freeze({
   webhook_delivery_attempts_max: 30,
   /** Characters of an endpoint's answer or error kept in the delivery log. */
   webhook_log_text_length_max: 500,
+  /** Risk rules: velocity rules, entries of each of the block and allow lists, currencies per amount map. */
+  risk_velocity_rules_max: 16,
+  risk_list_entries_max: 1_000,
+  risk_currencies_max: 64,
+  /** Longest velocity window, and the count a velocity query stops at (it counts at most max_count). */
+  risk_velocity_window_seconds_max: 30 * 24 * 60 * 60,
+  risk_velocity_count_max: 10_000,
+  /** Length of one screened signal (customer id, email, IP, card fingerprint). */
+  risk_signal_length_max: 200,
 });
 
 export type Limits = typeof limits;
@@ -101,5 +122,6 @@ export function checkLimits(l: Limits = limits): void {
   if (l.webhook_retry_delay_first_ms < 1 || l.webhook_retry_delay_first_ms > l.webhook_retry_delay_max_ms || l.webhook_retry_delay_max_ms > l.webhook_retry_window_ms) {
     throw new Error('limits: webhook retry delays must satisfy 1 <= first <= max <= window');
   }
+  if (l.risk_velocity_rules_max < 1 || l.risk_velocity_count_max < 1 || l.risk_velocity_window_seconds_max < 1) throw new Error('limits: risk velocity limits must be >= 1');
   if (l.webhook_delivery_attempts_max < 2) throw new Error('limits: webhook_delivery_attempts_max must be >= 2');
 }

@@ -15,6 +15,8 @@ export type EventType =
   | 'payment.failed'
   | 'payment.canceled'
   | 'payment.late_success' // the channel captured money for a payment already final: to be refunded
+  | 'payment.late_success_refunded' // that money went back to the payer
+  | 'payment.late_success_refund_failed' // the channel refused to give it back: needs a person
   | 'refund.created'
   | 'refund.succeeded'
   | 'refund.failed';

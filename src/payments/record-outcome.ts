@@ -7,6 +7,10 @@
 //   applies everything only if both rows still carry the versions it knows (one round trip);
 // - locked: otherwise, or when a guard found the rows changed, a transaction locks the payment
 //   and the attempt, re-reads them and decides again from what it read.
+//
+// A late success (the channel captured money on an attempt whose payment is already final) writes,
+// in the same statement or transaction, the late-success refund that will give that money back
+// (late-success.ts); the attempt id is its unique key, so it is written once.
 import type { Queryable } from '../db/database.ts';
 import { StatementBuilder } from '../db/statement.ts';
 import type { ChannelPaymentOutcome } from '../channels/contract.ts';
@@ -17,6 +21,7 @@ import { applyOrderEventFrom } from '../orders/repository.ts';
 import { transitionOrder } from '../orders/domain/order-state.ts';
 import { appendEvents, outboxInsertSql, type OutboxEvent } from '../outbox/outbox.ts';
 import { decideOutcome } from './domain/outcome.ts';
+import { insertLateSuccessRefund, lateSuccessRefundInsertSql, planLateSuccessRefund, type LateSuccessRefundRow } from './late-success.ts';
 import {
   findAttempt, findPaymentById, insertAttempt, updateAttempt, updatePayment, type AttemptChange, type AttemptRow, type PaymentChange, type PaymentRow,
 } from './repository.ts';
@@ -27,6 +32,8 @@ export interface RecordedOutcome {
   /** The attempt to call next when the decision was to fail over. */
   readonly nextAttempt: AttemptRow | null;
   readonly lateSuccess: boolean;
+  /** The refund of a late success, written with it (when `lateSuccess`). */
+  readonly lateSuccessRefund?: LateSuccessRefundRow;
   readonly changed: boolean;
   /** The response stored under the request's idempotency key by the same statement, if any. */
   readonly storedResponse?: StoredResponse;
@@ -74,6 +81,7 @@ interface PlannedChanges {
   readonly nextAttempt: AttemptRow | null;
   readonly events: OutboxEvent[];
   readonly conflict: string | null;
+  readonly lateSuccessRefund: LateSuccessRefundRow | null;
 }
 
 function failureOf(outcome: ChannelPaymentOutcome): { code: string | null; message: string | null } {
@@ -85,7 +93,7 @@ function planChanges(payment: PaymentRow, attempt: AttemptRow, outcome: ChannelP
   if (outcome.kind === 'result' && (outcome.amount !== attempt.amount || outcome.currency !== attempt.currency)) {
     throw new Error(`assertion failed: connector passed an outcome for ${attempt.out_trade_no} that does not match the attempt`);
   }
-  const unchanged = { lateSuccess: false, attempt, attemptChange: null, payment, paymentChange: null, orderEvent: null, nextAttempt: null, events: [] };
+  const unchanged = { lateSuccess: false, attempt, attemptChange: null, payment, paymentChange: null, orderEvent: null, nextAttempt: null, events: [], lateSuccessRefund: null };
   const decision = decideOutcome({ attemptStatus: attempt.status, paymentStatus: payment.status, outcome, nextChannelAvailable: nextChannel !== null });
   if (decision.kind !== 'apply') return { ...unchanged, changed: false, conflict: decision.kind === 'conflict' ? decision.reason : null };
   const failure = decision.attemptStatus === 'failed' ? failureOf(outcome) : { code: null, message: null };
@@ -111,8 +119,13 @@ function planChanges(payment: PaymentRow, attempt: AttemptRow, outcome: ChannelP
   if (decision.orderEvent === 'payment_succeeded') {
     events.push({ merchantId: payment.merchant_id, type: 'order.paid', objectId: payment.order_id, payload: { order_id: payment.order_id, payment_id: payment.id } });
   }
+  let lateSuccessRefund: LateSuccessRefundRow | null = null;
   if (decision.lateSuccess) {
-    events.push({ merchantId: payment.merchant_id, type: 'payment.late_success', objectId: payment.id, payload: { payment_id: payment.id, attempt_id: attempt.id, channel: attempt.channel, amount: String(attempt.amount), currency: attempt.currency } });
+    lateSuccessRefund = planLateSuccessRefund(payment, { ...attempt, channel_txn_id: attemptChange.channel_txn_id ?? attempt.channel_txn_id }, now);
+    events.push({
+      merchantId: payment.merchant_id, type: 'payment.late_success', objectId: payment.id,
+      payload: { payment_id: payment.id, attempt_id: attempt.id, channel: attempt.channel, amount: String(attempt.amount), currency: attempt.currency, late_success_refund_id: lateSuccessRefund.id },
+    });
   }
   let nextAttempt: AttemptRow | null = null;
   if (decision.failOver && nextChannel !== null) {
@@ -121,7 +134,7 @@ function planChanges(payment: PaymentRow, attempt: AttemptRow, outcome: ChannelP
   }
   return {
     changed: true, conflict: null, lateSuccess: decision.lateSuccess, attempt, attemptChange, payment, paymentChange,
-    orderEvent: decision.orderEvent, nextAttempt, events,
+    orderEvent: decision.orderEvent, nextAttempt, events, lateSuccessRefund,
   };
 }
 
@@ -182,13 +195,14 @@ async function applyGuarded(db: Queryable, plan: PlannedChanges, now: Date, resp
         ${s.bind(n.currency)}, ${s.bind(n.routing_reason)}, ${s.bind(now)}::timestamptz, ${s.bind(now)}::timestamptz
       WHERE EXISTS (SELECT 1 FROM guard) RETURNING 1)`);
   }
+  if (plan.lateSuccessRefund) parts.push(`late_success_refund AS (${lateSuccessRefundInsertSql(s, plan.lateSuccessRefund, 'guard')})`);
   const outbox = outboxInsertSql(s, plan.events, now, 'guard');
   if (outbox) parts.push(`outbox AS (${outbox})`);
   if (response) {
     parts.push(`response_store AS (UPDATE idempotency_keys SET state = 'done', response_status = ${s.bind(response.status)}, response_body = ${s.bind(response.body)}
       WHERE owner = ${s.bind(response.owner)} AND key = ${s.bind(response.key)} AND state = 'in_flight' AND EXISTS (SELECT 1 FROM guard) RETURNING 1)`);
   }
-  const counted = ['attempt_update', ...(plan.paymentChange ? ['payment_update'] : []), ...(plan.nextAttempt ? ['next_attempt'] : []), ...(outbox ? ['outbox'] : []), ...(response ? ['response_store'] : [])];
+  const counted = ['attempt_update', ...(plan.paymentChange ? ['payment_update'] : []), ...(plan.nextAttempt ? ['next_attempt'] : []), ...(plan.lateSuccessRefund ? ['late_success_refund'] : []), ...(outbox ? ['outbox'] : []), ...(response ? ['response_store'] : [])];
   const sql = `WITH ${parts.join(',\n')}
     SELECT (SELECT count(*) FROM guard) AS guarded, ${counted.map((name) => `(SELECT count(*) FROM ${name})`).join(' + ')} AS written${orderCheck}`;
   const { rows } = await db.query<{ guarded: bigint }>(sql, s.params);
@@ -213,8 +227,12 @@ async function applyLocked(ctx: AppContext, tx: Queryable, ref: AttemptRef, outc
   // index and the order's transition table keep it so).
   if (plan.orderEvent) await applyOrderEventFrom(tx, payment.order_id, 'paying', plan.orderEvent, now);
   if (plan.nextAttempt) await insertAttempt(tx, plan.nextAttempt);
+  if (plan.lateSuccessRefund) await insertLateSuccessRefund(tx, plan.lateSuccessRefund);
   await appendEvents(tx, plan.events, now);
-  return { payment: paymentAfter, attempt: attemptAfter, nextAttempt: plan.nextAttempt, lateSuccess: plan.lateSuccess, changed: true };
+  return {
+    payment: paymentAfter, attempt: attemptAfter, nextAttempt: plan.nextAttempt, lateSuccess: plan.lateSuccess, changed: true,
+    ...(plan.lateSuccessRefund ? { lateSuccessRefund: plan.lateSuccessRefund } : {}),
+  };
 }
 
 async function record(ctx: AppContext, ref: AttemptRef, outcome: ChannelPaymentOutcome, nextChannel: NextChannel | null, known: KnownRows | null): Promise<RecordedOutcome> {
@@ -225,7 +243,10 @@ async function record(ctx: AppContext, ref: AttemptRef, outcome: ChannelPaymentO
       const after = rowsAfter(plan, now);
       const response = known.finish && plan.nextAttempt === null ? known.finish(after.payment, after.attempt) : null;
       if (await applyGuarded(ctx.db, plan, now, response)) {
-        return { payment: after.payment, attempt: after.attempt, nextAttempt: plan.nextAttempt, lateSuccess: plan.lateSuccess, changed: true, ...(response ? { storedResponse: response } : {}) };
+        return {
+          payment: after.payment, attempt: after.attempt, nextAttempt: plan.nextAttempt, lateSuccess: plan.lateSuccess, changed: true,
+          ...(plan.lateSuccessRefund ? { lateSuccessRefund: plan.lateSuccessRefund } : {}), ...(response ? { storedResponse: response } : {}),
+        };
       }
     }
     // The rows moved on since we wrote them (a notification was faster): decide again from them.
@@ -248,7 +269,12 @@ export async function recordAttemptOutcome(
     ctx.metrics.payments.inc({ status: recorded.payment.status, channel: recorded.attempt.channel, method: recorded.payment.method });
   }
   if (recorded.lateSuccess) {
-    ctx.logger.error({ payment_id: recorded.payment.id, attempt_id: recorded.attempt.id }, 'late success on a payment already final: refund required');
+    if (!recorded.lateSuccessRefund || recorded.lateSuccessRefund.attempt_id !== recorded.attempt.id) throw new Error(`assertion failed: late success on ${recorded.attempt.id} carries its refund`);
+    ctx.metrics.lateSuccessRefunds.inc({ channel: recorded.attempt.channel, outcome: 'recorded' });
+    ctx.logger.error(
+      { payment_id: recorded.payment.id, payment_status: recorded.payment.status, attempt_id: recorded.attempt.id, channel: recorded.attempt.channel, amount: String(recorded.attempt.amount), currency: recorded.attempt.currency, late_success_refund_id: recorded.lateSuccessRefund.id },
+      'late success on a payment already final: refunding it automatically',
+    );
   }
   return recorded;
 }

@@ -23,7 +23,14 @@ async function reserveRefund(ctx: AppContext, merchantId: string, paymentId: str
     }
     const { rows: counted } = await tx.query<{ n: bigint }>('SELECT count(*)::bigint AS n FROM refunds WHERE payment_id = $1', [paymentId]);
     if ((counted[0]?.n ?? 0n) >= BigInt(limits.payment_refunds_max)) throw new ClearwayError('refund_limit_reached');
-    const { rows: attempts } = await tx.query<AttemptRow>(`SELECT * FROM attempts WHERE payment_id = $1 AND status = 'succeeded' ORDER BY created_at LIMIT 1`, [paymentId]);
+    // The attempt that captured the payment: a late success on another attempt of it is not part of
+    // amount_captured and is given back on its own (late-success.ts), never refunded from here.
+    const { rows: attempts } = await tx.query<AttemptRow>(
+      `SELECT * FROM attempts a WHERE a.payment_id = $1 AND a.status = 'succeeded'
+         AND NOT EXISTS (SELECT 1 FROM late_success_refunds l WHERE l.attempt_id = a.id)
+       ORDER BY a.created_at LIMIT 1`,
+      [paymentId],
+    );
     const attempt = attempts[0];
     if (!attempt) throw new Error(`assertion failed: succeeded payment ${paymentId} has a succeeded attempt`);
     await tx.query('UPDATE payments SET amount_refund_pending = amount_refund_pending + $2, updated_at = $3 WHERE id = $1', [paymentId, wanted, now]);

@@ -9,17 +9,18 @@ import type { AppContext, OrderFacts } from '../http/context.ts';
 import { findOrder } from '../orders/repository.ts';
 import { transitionOrder } from '../orders/domain/order-state.ts';
 import { recordAttemptOutcome, type NextChannel, type StoredResponse } from './record-outcome.ts';
-import { startPaymentGuarded, type AttemptRow, type PaymentRow, type RiskAssessment } from './repository.ts';
+import { startPaymentGuarded, type AttemptRow, type PaymentRow } from './repository.ts';
+import { screenPayment, type PaymentCustomer, type StoredRiskAssessment } from '../risk/engine.ts';
+import { insertDeclinedPaymentGuarded } from '../risk/store.ts';
 
 export interface PaymentRequest {
   order_id: string;
   method: ChannelMethod;
   payment_method_data?: Record<string, string>;
   preferred_channel?: string;
+  /** Checkout-time facts the risk rules screen on (docs/risk.md). */
+  customer?: PaymentCustomer;
 }
-
-/** Risk screening arrives with the risk engine; until then every payment is recorded as unscreened. */
-const unscreened: RiskAssessment = { decision: 'approve', score: 0, reasons: ['risk_engine_not_configured'] };
 
 interface PlannedChannel {
   readonly channel: Channel;
@@ -56,8 +57,28 @@ function unavailable(ctx: AppContext, method: ChannelMethod, currency: string, a
 
 interface StartedPayment {
   readonly payment: PaymentRow;
-  readonly attempt: AttemptRow;
+  /** Null for a payment the risk engine declined: no attempt, no channel, an empty plan. */
+  readonly attempt: AttemptRow | null;
   readonly plan: PlannedChannel[];
+}
+
+/**
+ * A risk decline, recorded as a failed payment with no attempt while its order is pending_payment
+ * (it stays so). Returns null when the order was not payable (the caller reads it to say why).
+ */
+async function recordRiskDecline(ctx: AppContext, merchantId: string, body: PaymentRequest, order: OrderFacts, risk: StoredRiskAssessment, now: Date): Promise<StartedPayment | null> {
+  const payment: PaymentRow = {
+    id: newId('payment'), merchant_id: merchantId, order_id: body.order_id, status: 'failed', amount: order.amount_total, currency: order.currency,
+    method: body.method, channel: null, amount_captured: 0n, amount_refunded: 0n, amount_refund_pending: 0n, failure_code: 'risk_declined',
+    failure_message: `Declined by risk rules: ${risk.reasons.join(', ')}.`, next_action: null, risk, payment_method_data: body.payment_method_data ?? {},
+    version: 1, created_at: now, updated_at: now,
+  };
+  const payload = { payment_id: payment.id, order_id: body.order_id, amount: String(payment.amount), currency: payment.currency };
+  const events = [
+    { merchantId, type: 'payment.created' as const, objectId: payment.id, payload },
+    { merchantId, type: 'payment.failed' as const, objectId: payment.id, payload: { ...payload, channel: null, failure_code: 'risk_declined' } },
+  ];
+  return (await insertDeclinedPaymentGuarded(ctx.db, payment, events, now)) ? { payment, attempt: null, plan: [] } : null;
 }
 
 /**
@@ -65,18 +86,27 @@ interface StartedPayment {
  * statement. Nothing here calls a channel.
  */
 async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRequest): Promise<StartedPayment> {
+  let risk: StoredRiskAssessment | null = null;
   for (let tries = 0; tries < limits.transaction_retries_max; tries++) {
     const now = ctx.clock.now();
     const cached = ctx.facts.orders.get(body.order_id);
     const order = cached?.merchant_id === merchantId ? cached : await payableOrder(ctx, merchantId, body.order_id);
     if (order.amount_total <= 0n) throw new ClearwayError('order_not_payable', `Order ${body.order_id} has nothing to pay.`, { param: 'order_id' });
+    // Risk runs before routing, once per request; a decline never reaches a channel.
+    risk ??= await screenPayment(ctx, merchantId, { order_id: body.order_id, amount: order.amount_total, currency: order.currency, customer: body.customer, payment_method_data: body.payment_method_data });
+    if (risk.decision === 'decline') {
+      const declined = await recordRiskDecline(ctx, merchantId, body, order, risk, now);
+      if (declined) return declined;
+      await payableOrder(ctx, merchantId, body.order_id);
+      continue;
+    }
     const plan = planChannels(ctx, body.method, order.currency, order.amount_total, body.preferred_channel);
     const first = plan[0];
     if (first === undefined) throw unavailable(ctx, body.method, order.currency, order.amount_total);
     const payment: PaymentRow = {
       id: newId('payment'), merchant_id: merchantId, order_id: body.order_id, status: 'processing', amount: order.amount_total, currency: order.currency,
       method: body.method, channel: first.channel.config.id, amount_captured: 0n, amount_refunded: 0n, amount_refund_pending: 0n, failure_code: null,
-      failure_message: null, next_action: null, risk: unscreened, payment_method_data: body.payment_method_data ?? {}, version: 1, created_at: now, updated_at: now,
+      failure_message: null, next_action: null, risk, payment_method_data: body.payment_method_data ?? {}, version: 1, created_at: now, updated_at: now,
     };
     const attemptId = newId('attempt');
     const attempt: AttemptRow = {

@@ -3,6 +3,8 @@
 import type { AppContext } from '../http/context.ts';
 import { purgeIdempotencyKeys } from '../http/idempotency.ts';
 import { expireOrders } from '../orders/service.ts';
+import { closeAbandonedPayments } from '../payments/abandoned.ts';
+import { refundLateSuccesses } from '../payments/late-success.ts';
 import { repairAttempts, repairRefunds } from '../payments/repair.ts';
 import { relayOutboxEvents } from '../webhooks/relay.ts';
 import { deliverWebhooks } from '../webhooks/delivery.ts';
@@ -17,6 +19,8 @@ export const workers: readonly Worker[] = [
   { name: 'order_expiry', intervalMs: 10_000, run: (ctx) => expireOrders(ctx) },
   { name: 'attempt_repair', intervalMs: 15_000, run: (ctx) => repairAttempts(ctx, { staleAfterMs: 60_000 }) },
   { name: 'refund_repair', intervalMs: 30_000, run: (ctx) => repairRefunds(ctx, { staleAfterMs: 60_000 }) },
+  { name: 'late_success_refund', intervalMs: 5_000, run: (ctx) => refundLateSuccesses(ctx) },
+  { name: 'abandoned_payments', intervalMs: 30_000, run: (ctx) => closeAbandonedPayments(ctx) },
   { name: 'outbox_relay', intervalMs: 1_000, run: (ctx) => relayOutboxEvents(ctx) },
   { name: 'webhook_delivery', intervalMs: 1_000, run: (ctx) => deliverWebhooks(ctx) },
   { name: 'idempotency_purge', intervalMs: 3_600_000, run: (ctx) => purgeIdempotencyKeys(ctx) },

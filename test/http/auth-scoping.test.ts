@@ -74,6 +74,14 @@ describe.each(stores)('keys and merchant scoping on %s', (store) => {
     }
   });
 
+  it('never shows or applies another merchant\'s risk rules', async () => {
+    const put = await t.request('PUT', '/v1/risk/rules', { key: alice.key, body: { blocklist: [{ type: 'customer_id', value: 'cus_alice_only' }] } });
+    expect(put.status).toBe(200);
+    const theirs = await t.request('GET', '/v1/risk/rules', { key: bob.key });
+    expect(theirs.status).toBe(200);
+    expect(theirs.body).toMatchObject({ version: 0, blocklist: [] });
+  });
+
   it('answers 401 without a key or with a wrong key, and 403 for a merchant key on admin routes, on every route', async () => {
     const spec = (await t.request('GET', '/openapi.json')).body;
     const operations: [string, string][] = [];

@@ -5,6 +5,7 @@
 import {
   channelPaymentNotFound,
   type ChannelCallFailure,
+  type ChannelCloseOutcome,
   type ChannelPaymentOutcome,
   type ChannelPaymentRequest,
   type ChannelPaymentResult,
@@ -235,9 +236,8 @@ export function interpretQuery(node: Readonly<Record<string, unknown>>, expected
 
 // ---------------------------------------------------------------- close
 
-export type AlipayCloseOutcome =
-  | { readonly kind: 'result'; readonly status: 'closed' | 'not_found' | 'not_closable'; readonly detail: string | null }
-  | ChannelCallFailure;
+/** The contract's close outcome: Alipay's answers map onto it one to one. */
+export type AlipayCloseOutcome = ChannelCloseOutcome;
 
 /** alipay.trade.close: closed; no such trade; or not closable (already paid, finished or closed). */
 export function interpretClose(node: Readonly<Record<string, unknown>>, out_trade_no: string): AlipayCloseOutcome {

@@ -147,15 +147,15 @@ describe('wechat pay connector against the wechat pay sandbox', () => {
   it('closes an unpaid order (which then cannot be paid) and refuses to close a paid one', async () => {
     const open = tradeNumber('close');
     await connector.createPayment(payment(open));
-    expect(await connector.closePayment(open)).toEqual({ kind: 'closed' });
-    expect(await connector.closePayment(open)).toEqual({ kind: 'closed' });
+    expect(await connector.closePayment(open)).toEqual({ kind: 'result', status: 'closed', detail: null });
+    expect(await connector.closePayment(open)).toEqual({ kind: 'result', status: 'closed', detail: null });
     expect(await connector.queryPayment(open, { amount: 1000n, currency: 'CNY' })).toMatchObject({ kind: 'result', status: 'failed', failure_code: 'CLOSED', retryable_elsewhere: true });
     expect(await sandbox.payerCompletes(open)).toMatchObject({ ok: false });
     const paid = tradeNumber('close_paid');
     await connector.createPayment(payment(paid));
     await sandbox.payerCompletes(paid);
-    expect(await connector.closePayment(paid)).toMatchObject({ kind: 'refused', code: 'ORDERPAID' });
-    expect(await connector.closePayment(tradeNumber('close_never'))).toMatchObject({ kind: 'refused', code: 'ORDER_NOT_EXIST' });
+    expect(await connector.closePayment(paid)).toMatchObject({ kind: 'result', status: 'not_closable', detail: 'ORDERPAID' });
+    expect(await connector.closePayment(tradeNumber('close_never'))).toMatchObject({ kind: 'result', status: 'not_found', detail: 'ORDER_NOT_EXIST' });
     expect(charged(open)).toBeUndefined();
   });
 

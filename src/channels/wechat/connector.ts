@@ -12,6 +12,7 @@ import type {
   Connector,
   NotificationAnswer,
   NotificationVerdict,
+  ChannelCloseOutcome,
 } from '../contract.ts';
 import { fromWechatAmount } from './amount.ts';
 import * as http from './http.ts';
@@ -22,13 +23,13 @@ import {
   buildNativeBody,
   buildRefundBody,
   checkTradeNumber,
+  closeOutcomeOf,
   interpretCloseResponse,
   interpretNativeResponse,
   interpretQueryResponse,
   interpretRefundResponse,
   readTransaction,
   transactionMismatch,
-  type WechatCloseOutcome,
   type WechatMerchant,
 } from './transformers.ts';
 
@@ -58,7 +59,7 @@ export interface WechatPayConnectorOptions {
 export interface WechatPayConnector extends Connector {
   answerNotification(accepted: boolean): NotificationAnswer;
   /** POST .../out-trade-no/{out_trade_no}/close: an unpaid order can no longer be paid. */
-  closePayment(out_trade_no: string): Promise<WechatCloseOutcome>;
+  closePayment(out_trade_no: string): Promise<ChannelCloseOutcome>;
   /** GET /v3/refund/domestic/refunds/{out_refund_no}, checked against what was asked. */
   queryRefund(request: ChannelRefundRequest): Promise<ChannelRefundOutcome>;
   close(): void;
@@ -165,11 +166,11 @@ export function createWechatPayConnector(options: WechatPayConnectorOptions): We
       return interpretRefundResponse(exchange.status, exchange.body, request);
     },
 
-    async closePayment(out_trade_no: string): Promise<WechatCloseOutcome> {
-      if (checkTradeNumber(out_trade_no) !== null) return { kind: 'refused', code: 'out_trade_no_invalid', message: null };
+    async closePayment(out_trade_no: string): Promise<ChannelCloseOutcome> {
+      if (checkTradeNumber(out_trade_no) !== null) return closeOutcomeOf({ kind: 'refused', code: 'out_trade_no_invalid', message: null });
       const exchange = await http.closeByTradeNumber(api, out_trade_no);
       if (exchange.kind !== 'response') return exchange;
-      return interpretCloseResponse(exchange.status, exchange.body);
+      return closeOutcomeOf(interpretCloseResponse(exchange.status, exchange.body));
     },
 
     verifyNotification(rawBody, headers): NotificationVerdict {

@@ -13,6 +13,7 @@ import {
   type ChannelRefundOutcome,
   type ChannelRefundRequest,
   type ChannelRefundStatus,
+  type ChannelCloseOutcome,
 } from '../contract.ts';
 import { fromWechatAmount, toWechatAmount, wechatCurrency } from './amount.ts';
 import { wechatConnectorLimits } from './limits.ts';
@@ -324,6 +325,23 @@ export function interpretCloseResponse(status: number, body: unknown): WechatClo
   const error = readWechatError(body);
   if (status >= 400 && status < 500 && error.code !== null) return { kind: 'refused', code: error.code, message: error.message };
   return { kind: 'unknown', reason: `close ${describe(status, body)}` };
+}
+
+/**
+ * WeChat Pay's close answer in the contract's words. ORDERPAID means the payer paid meanwhile
+ * (query it); ORDER_NOT_EXIST that there is nothing to close. Any other definite refusal is read as
+ * "not closable" too, so the caller queries before it concludes anything.
+ */
+export function closeOutcomeOf(answer: WechatCloseOutcome): ChannelCloseOutcome {
+  switch (answer.kind) {
+    case 'closed':
+      return { kind: 'result', status: 'closed', detail: null };
+    case 'refused':
+      return { kind: 'result', status: answer.code === 'ORDER_NOT_EXIST' ? 'not_found' : 'not_closable', detail: answer.code };
+    case 'not_sent':
+    case 'unknown':
+      return answer;
+  }
 }
 
 // ---------------------------------------------------------------- notifications

@@ -6,6 +6,7 @@ import { assert } from '../../kernel/errors.ts';
 export const webhookEventTypes = [
   'order.created', 'order.paid', 'order.cancelled',
   'payment.created', 'payment.requires_action', 'payment.succeeded', 'payment.failed', 'payment.canceled', 'payment.late_success',
+  'payment.late_success_refunded', 'payment.late_success_refund_failed',
   'refund.created', 'refund.succeeded', 'refund.failed',
 ] as const satisfies readonly EventType[];
 
