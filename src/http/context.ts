@@ -11,6 +11,8 @@ export interface OrderFacts {
   readonly merchant_id: string;
   readonly currency: string;
   readonly amount_total: bigint;
+  /** The order's customer as created (null: none given); absent when this process did not learn it. */
+  readonly customer?: { id?: string; email?: string } | null;
 }
 
 /** An attempt this process saw succeed, with what it charged. */

@@ -59,6 +59,8 @@ export const limits = Object.freeze({
   /** Retry delay of a late-success refund left pending: doubles from the first, capped. */
   late_success_refund_retry_delay_ms_first: 30_000,
   late_success_refund_retry_delay_ms_max: 3_600_000,
+  /** How long a process keeps a merchant's risk rules before reading them again. */
+  risk_rules_cache_ms: 1_000,
   /** Entries of each in-process cache of immutable facts (order totals, settled attempts). */
   facts_cache_entries_max: 100_000,
   /** Orders expired in one sweep of the expiry worker. */

@@ -80,7 +80,7 @@ export async function createOrder(ctx: AppContext, merchantId: string, body: Ord
       await appendEvents(tx, events, now);
     });
   }
-  ctx.facts.orders.set(order.id, { merchant_id: merchantId, currency: order.currency, amount_total: order.amount_total });
+  ctx.facts.orders.set(order.id, { merchant_id: merchantId, currency: order.currency, amount_total: order.amount_total, customer: order.customer });
   return { ...order, version: 1, updated_at: now, amount_refunded: 0n, cancellation_reason: null };
 }
 

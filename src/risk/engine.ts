@@ -7,6 +7,7 @@ import { assessRisk, customerIdentity, velocityLookups, type RiskAssessment } fr
 import { normalizeSignal, type RiskRules, type RiskSignals } from './domain/rules.ts';
 import { allowlistMatches } from './domain/assess.ts';
 import { countRecentPayments, hasSucceededPayment, readScreeningInputs } from './store.ts';
+import { cachedRules, rememberRules } from './rules-cache.ts';
 
 /** The customer as the payment request gives it (checkout-time facts). */
 export interface PaymentCustomer {
@@ -61,9 +62,19 @@ async function newCustomer(ctx: AppContext, merchantId: string, rules: RiskRules
   return !(await hasSucceededPayment(ctx.db, merchantId, identity.key, identity.value));
 }
 
+/** The rules and the order's customer: from this process's caches when it has both, else one read. */
+async function screeningInputs(ctx: AppContext, merchantId: string, orderId: string): Promise<{ rules: RiskRules; orderCustomer: { id?: string; email?: string } | null }> {
+  const rules = cachedRules(ctx, merchantId);
+  const order = ctx.facts.orders.get(orderId);
+  if (rules !== undefined && order?.merchant_id === merchantId && order.customer !== undefined) return { rules, orderCustomer: order.customer };
+  const read = await readScreeningInputs(ctx.db, merchantId, orderId);
+  rememberRules(ctx, merchantId, read.rules);
+  return read;
+}
+
 export async function screenPayment(ctx: AppContext, merchantId: string, request: ScreeningRequest): Promise<StoredRiskAssessment> {
   const now = ctx.clock.now();
-  const { rules, orderCustomer } = await readScreeningInputs(ctx.db, merchantId, request.order_id);
+  const { rules, orderCustomer } = await screeningInputs(ctx, merchantId, request.order_id);
   const signals = paymentSignals(request, orderCustomer);
   const allowlisted = allowlistMatches(rules, signals).length > 0;
   const [counts, isNew] = allowlisted

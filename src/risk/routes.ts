@@ -7,6 +7,7 @@ import { merchantIdOf, type AppContext } from '../http/context.ts';
 import { amountSchema, errorResponses, jsonTime } from '../http/schemas.ts';
 import { completeRules, ruleFamilies, rulesRejection, score_max, signalKeys, type RiskRules } from './domain/rules.ts';
 import { readRiskRules, writeRiskRules, type StoredRules } from './store.ts';
+import { forgetRules } from './rules-cache.ts';
 
 const currencyAmountsSchema = {
   type: 'object',
@@ -102,7 +103,10 @@ export function registerRiskRoutes(app: FastifyInstance, ctx: AppContext): void 
       const rules = completeRules(request.body);
       const rejection = rulesRejection(rules, isSupportedCurrency);
       if (rejection) throw new ClearwayError(rejection.code, rejection.message, { param: rejection.param });
-      return rulesView(await writeRiskRules(ctx.db, merchantIdOf(request.principal), rules, ctx.clock.now()));
+      const merchantId = merchantIdOf(request.principal);
+      const written = await writeRiskRules(ctx.db, merchantId, rules, ctx.clock.now());
+      forgetRules(ctx, merchantId); // this process screens with the new rules from the next payment on
+      return rulesView(written);
     },
   );
 }
