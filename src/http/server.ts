@@ -18,6 +18,7 @@ import { registerPaymentRoutes } from '../payments/routes.ts';
 import { registerNotificationRoutes } from '../payments/notification-routes.ts';
 import { registerWebhookRoutes } from '../webhooks/routes.ts';
 import { registerRiskRoutes } from '../risk/routes.ts';
+import { registerRoutingRoutes } from '../routing/routes.ts';
 
 export interface ServerExtras {
   /** Mounts more routes (the sandboxes, in `serve`). */
@@ -100,6 +101,7 @@ export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): P
   registerNotificationRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);
   registerRiskRoutes(app, ctx);
+  registerRoutingRoutes(app, ctx);
   if (extras.register) await extras.register(app);
   return app;
 }

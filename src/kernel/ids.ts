@@ -14,6 +14,7 @@ export const idPrefixes = Object.freeze({
   webhook_delivery: 'whd',
   journal: 'jrn',
   payout: 'po',
+  routing_policy: 'rtp',
   request: 'req',
 });
 

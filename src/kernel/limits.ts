@@ -99,6 +99,9 @@ export const limits = Object.freeze({
   risk_velocity_count_max: 10_000,
   /** Length of one screened signal (customer id, email, IP, card fingerprint). */
   risk_signal_length_max: 200,
+  /** Routing policies: rules per policy, channel ids per prefer/exclude list. */
+  routing_rules_max: 64,
+  routing_channels_per_rule_max: 16,
 });
 
 export type Limits = typeof limits;

@@ -184,6 +184,7 @@ export async function startPaymentGuarded(
   attempt: AttemptRow,
   events: readonly OutboxEvent[],
   now: Date,
+  routing: { policy_version: number | null; arm: 'a' | 'b' | null } = { policy_version: null, arm: null },
 ): Promise<boolean> {
   const s = new StatementBuilder();
   const t = (value: unknown, cast = '') => s.bind(value, cast);
@@ -192,9 +193,10 @@ export async function startPaymentGuarded(
       UPDATE orders SET status = 'paying', version = version + 1, updated_at = ${t(now)}
       WHERE id = ${t(order.id)} AND merchant_id = ${t(order.merchant_id)} AND status = 'pending_payment' RETURNING id),
     payment_insert AS (
-      INSERT INTO payments (id, merchant_id, order_id, status, amount, currency, method, channel, risk, payment_method_data, created_at, updated_at)
+      INSERT INTO payments (id, merchant_id, order_id, status, amount, currency, method, channel, risk, payment_method_data, routing_policy_version, routing_arm, created_at, updated_at)
       SELECT ${t(payment.id)}, ${t(payment.merchant_id)}, id, 'processing', ${t(payment.amount, '::bigint')}, ${t(payment.currency)}, ${t(payment.method)}, ${t(payment.channel)},
-        ${t(JSON.stringify(payment.risk), '::jsonb')}, ${t(JSON.stringify(payment.payment_method_data), '::jsonb')}, ${t(now, '::timestamptz')}, ${t(now, '::timestamptz')}
+        ${t(JSON.stringify(payment.risk), '::jsonb')}, ${t(JSON.stringify(payment.payment_method_data), '::jsonb')}, ${t(routing.policy_version, '::integer')}, ${t(routing.arm, '::text')},
+        ${t(now, '::timestamptz')}, ${t(now, '::timestamptz')}
       FROM order_update RETURNING id),
     attempt_insert AS (
       INSERT INTO attempts (id, payment_id, merchant_id, channel, status, out_trade_no, amount, currency, routing_reason, created_at, updated_at)

@@ -12,6 +12,8 @@ import { recordAttemptOutcome, type NextChannel, type StoredResponse } from './r
 import { startPaymentGuarded, type AttemptRow, type PaymentRow } from './repository.ts';
 import { screenPayment, type PaymentCustomer, type StoredRiskAssessment } from '../risk/engine.ts';
 import { insertDeclinedPaymentGuarded } from '../risk/store.ts';
+import { armOf, describeRule, ruleMatches, rulesOfArm, type RoutingArm, type RoutingPolicy } from '../routing/policy.ts';
+import { cachedRoutingPolicy } from '../routing/store.ts';
 
 export interface PaymentRequest {
   order_id: string;
@@ -36,18 +38,71 @@ function firstChoiceReason(route: Route, first: Channel, method: ChannelMethod, 
   return route.open.length > 0 ? `${skipped}first available of ${scope}` : `first of ${scope}`;
 }
 
+/** The routing policy a payment is planned with, and the experiment arm its id falls in. */
+export interface PolicyRouting {
+  readonly policy: RoutingPolicy;
+  readonly paymentId: string;
+}
+
+/** What the plan records on the payment: the policy version and arm that routed it. */
+export interface RoutingChoice {
+  readonly policy_version: number | null;
+  readonly arm: RoutingArm | null;
+}
+
+interface Plan {
+  readonly channels: PlannedChannel[];
+  readonly choice: RoutingChoice;
+}
+
 /**
- * The channels to try, in order: the preferred one first when it can take the payment. Channels
- * whose circuit is open are left out (the registry's route), unless every one is open.
+ * The channels to try, in order. Channels whose circuit is open are left out (the registry's
+ * route), unless every one is open. With a routing policy (src/routing/policy.ts), the first rule
+ * matching the payment drops its excluded channels and puts its preferred ones first; the
+ * request's preferred channel (the customer's choice) comes before everything it does not exclude.
  */
-export function planChannels(ctx: AppContext, method: ChannelMethod, currency: string, amount: bigint, preferred?: string): PlannedChannel[] {
+export function planChannels(ctx: AppContext, method: ChannelMethod, currency: string, amount: bigint, preferred?: string, routing?: PolicyRouting): PlannedChannel[] {
+  return planRoute(ctx, method, currency, amount, preferred, routing).channels;
+}
+
+function planRoute(ctx: AppContext, method: ChannelMethod, currency: string, amount: bigint, preferred?: string, routing?: PolicyRouting): Plan {
   const route = ctx.channels.route(method, currency, amount);
-  const candidates = route.channels;
-  const ordered = preferred ? [...candidates.filter((c) => c.config.id === preferred), ...candidates.filter((c) => c.config.id !== preferred)] : candidates;
-  return ordered.slice(0, limits.payment_attempts_max).map((channel, index) => ({
+  let candidates = route.channels;
+  const policy = routing && routing.policy.version > 0 ? routing.policy : null;
+  const arm = policy && routing ? armOf(policy, routing.paymentId) : null;
+  const index = policy ? rulesOfArm(policy, arm).findIndex((r) => ruleMatches(r, method, currency, amount)) : -1;
+  const rule = policy && index >= 0 ? rulesOfArm(policy, arm)[index]! : null;
+  if (rule) {
+    const excluded = rule.exclude ?? [];
+    const kept = candidates.filter((c) => !excluded.includes(c.config.id));
+    const rank = (c: Channel) => {
+      const at = rule.prefer.indexOf(c.config.id);
+      return at < 0 ? rule.prefer.length : at;
+    };
+    // Array.prototype.sort is stable: channels the rule does not name keep the registry's order.
+    candidates = [...kept].sort((x, y) => rank(x) - rank(y));
+  }
+  const ordered = preferred && candidates.some((c) => c.config.id === preferred)
+    ? [...candidates.filter((c) => c.config.id === preferred), ...candidates.filter((c) => c.config.id !== preferred)]
+    : candidates;
+  const policyPrefix = policy ? `policy v${policy.version}${arm ? ` arm ${arm}` : ''}: ` : '';
+  const firstReason = (channel: Channel): string => {
+    const base = firstChoiceReason(route, channel, method, currency, preferred);
+    if (!policy) return base;
+    if (!rule) return `${policyPrefix}no rule matched; ${base}`;
+    const where = `rule #${index + 1} (${describeRule(rule)})`;
+    if (channel.config.id !== preferred && rule.prefer.includes(channel.config.id)) {
+      const skipped = route.open.length > 0 ? `; ${route.open.join(', ')} circuit open` : '';
+      return `${policyPrefix}prefer ${channel.config.id} for ${method} ${currency} ${amount} by ${where}${skipped}`;
+    }
+    const dropped = rule.exclude?.length ? `, excluding ${rule.exclude.join(', ')}` : '';
+    return `${policyPrefix}${where}${dropped}; ${base}`;
+  };
+  const channels = ordered.slice(0, limits.payment_attempts_max).map((channel, at) => ({
     channel,
-    routing_reason: index === 0 ? firstChoiceReason(route, channel, method, currency, preferred) : `failover #${index}: previous channel certainly did not charge`,
+    routing_reason: at === 0 ? firstReason(channel) : `failover #${at}: previous channel certainly did not charge`,
   }));
+  return { channels, choice: { policy_version: policy?.version ?? null, arm } };
 }
 
 function unavailable(ctx: AppContext, method: ChannelMethod, currency: string, amount: bigint): ClearwayError {
@@ -87,6 +142,8 @@ async function recordRiskDecline(ctx: AppContext, merchantId: string, body: Paym
  */
 async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRequest): Promise<StartedPayment> {
   let risk: StoredRiskAssessment | null = null;
+  // One cached read per merchant per second at most (src/routing/store.ts).
+  const policy = await cachedRoutingPolicy(ctx, merchantId);
   for (let tries = 0; tries < limits.transaction_retries_max; tries++) {
     const now = ctx.clock.now();
     const cached = ctx.facts.orders.get(body.order_id);
@@ -100,11 +157,13 @@ async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRe
       await payableOrder(ctx, merchantId, body.order_id);
       continue;
     }
-    const plan = planChannels(ctx, body.method, order.currency, order.amount_total, body.preferred_channel);
+    // The payment id exists before planning: the experiment arm is a hash of it.
+    const paymentId = newId('payment');
+    const { channels: plan, choice } = planRoute(ctx, body.method, order.currency, order.amount_total, body.preferred_channel, { policy, paymentId });
     const first = plan[0];
     if (first === undefined) throw unavailable(ctx, body.method, order.currency, order.amount_total);
     const payment: PaymentRow = {
-      id: newId('payment'), merchant_id: merchantId, order_id: body.order_id, status: 'processing', amount: order.amount_total, currency: order.currency,
+      id: paymentId, merchant_id: merchantId, order_id: body.order_id, status: 'processing', amount: order.amount_total, currency: order.currency,
       method: body.method, channel: first.channel.config.id, amount_captured: 0n, amount_refunded: 0n, amount_refund_pending: 0n, failure_code: null,
       failure_message: null, next_action: null, risk, payment_method_data: body.payment_method_data ?? {}, version: 1, created_at: now, updated_at: now,
     };
@@ -115,7 +174,7 @@ async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRe
       failure_message: null, version: 1, created_at: now, updated_at: now,
     };
     const events = [{ merchantId, type: 'payment.created' as const, objectId: payment.id, payload: { payment_id: payment.id, order_id: body.order_id, amount: String(payment.amount), currency: payment.currency } }];
-    if (await startPaymentGuarded(ctx.db, { id: body.order_id, merchant_id: merchantId }, payment, attempt, events, now)) return { payment, attempt, plan };
+    if (await startPaymentGuarded(ctx.db, { id: body.order_id, merchant_id: merchantId }, payment, attempt, events, now, choice)) return { payment, attempt, plan };
     // Not pending_payment (another payment, a cancel, or no such order): read it to say why.
     await payableOrder(ctx, merchantId, body.order_id);
   }
