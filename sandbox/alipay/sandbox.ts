@@ -8,12 +8,12 @@
 // Request order: outage (503) -> latency -> parameters -> method -> app_id -> signature ->
 // injected system error (nothing done) -> the method -> timeout hold (done, answer held) -> answer.
 import { createSign, createVerify, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { AddressInfo } from 'node:net';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChannelSandbox, SandboxFaults } from '../../src/channels/sandbox.ts';
 import { systemClock, type Clock } from '../../src/kernel/clock.ts';
 import { FaultState } from '../stripe/faults.ts';
 import { Holds } from '../stripe/holds.ts';
+import { createSandboxLifecycle } from '../shared/lifecycle.ts';
 import { NotificationSender, type NotificationStats as NotifyStats } from '../shared/notification-sender.ts';
 import { alipaySandboxLimits } from './limits.ts';
 import { businessError, toYuan, TradeBook, type Node, type Trade } from './trades.ts';
@@ -114,11 +114,15 @@ export function createAlipaySandbox(options: AlipaySandboxOptions): AlipaySandbo
     accept: { status: 200, body: 'success' },
     transport: (target) => (target.protocol === 'http:' ? 'http:' : null),
   });
-  const timers = new Set<NodeJS.Timeout>();
   let webhookUrl: string | null = options.webhookUrl ?? null;
-  let closed = false;
-  let own: { app: FastifyInstance; url: string } | null = null;
-  let mountPrefix: string | null = null;
+  const lifecycle = createSandboxLifecycle({
+    routes,
+    bodyLimit: alipaySandboxLimits.request_body_bytes_max,
+    return503OnClosing: false,
+    holds,
+    outbound: notifier,
+  });
+  const later = (delay_ms: number, run: () => void): void => lifecycle.later(delay_ms, run);
 
   const sign = (content: string): string => createSign('RSA-SHA256').update(content, 'utf8').sign(alipayKeys.privateKey, 'base64');
 
@@ -150,16 +154,6 @@ export function createAlipaySandbox(options: AlipaySandboxOptions): AlipaySandbo
     const body = notification(trade);
     notifier.send(url, body);
     if (faults.roll('duplicate_notify_rate')) notifier.send(url, body);
-  }
-
-  function later(delay_ms: number, run: () => void): void {
-    if (closed) return;
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      run();
-    }, delay_ms);
-    timer.unref();
-    timers.add(timer);
   }
 
   function run(method: string, biz: Record<string, unknown>, notify_url: string | null): Node {
@@ -239,31 +233,11 @@ export function createAlipaySandbox(options: AlipaySandboxOptions): AlipaySandbo
 
   return {
     channel: options.channel,
-    async register(app, prefix) {
-      if (!/^(\/[A-Za-z0-9_-]+)+$/.test(prefix)) throw new Error(`register: bad prefix ${prefix}`);
-      await app.register(routes, { prefix });
-      mountPrefix = prefix;
-    },
-    async listen(port = 0) {
-      if (closed) throw new Error('listen: the sandbox is closed');
-      if (own !== null) return own.url;
-      const app = Fastify({ logger: false, bodyLimit: alipaySandboxLimits.request_body_bytes_max, forceCloseConnections: true });
-      await app.register(routes);
-      await app.listen({ host: '127.0.0.1', port });
-      own = { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
-      return own.url;
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      holds.releaseAll();
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-      notifier.close();
-      if (own !== null) await own.app.close();
-    },
+    register: (app, prefix) => lifecycle.register(app, prefix),
+    listen: (port) => lifecycle.listen(port),
+    close: () => lifecycle.close(),
     credentials() {
-      const base_url = own?.url ?? mountPrefix ?? '';
+      const base_url = lifecycle.baseUrl();
       return { base_url, gateway_url: `${base_url}/gateway.do`, app_id: appId, app_private_key: appPrivatePem, alipay_public_key: alipayPublicPem };
     },
     setFaults: (patch: Partial<SandboxFaults>) => faults.set(patch),

@@ -1,6 +1,6 @@
-import Fastify, { type FastifyInstance } from 'fastify';
-import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import { systemClock, type Clock } from '../../src/kernel/clock.ts';
+import { createSandboxLifecycle } from '../shared/lifecycle.ts';
 import type { EndpointContext, RequestInfo } from './context.ts';
 import { FaultState, type Faults } from './faults.ts';
 import { Holds } from './holds.ts';
@@ -110,11 +110,14 @@ export function createStripeSandbox(options: StripeSandboxOptions): StripeSandbo
   const idempotency = new IdempotencyStore(settings.capacity);
   const webhooks = new WebhookDispatcher({ secret: settings.webhookSecret, clock: settings.clock, url: null, backoff_base_ms: settings.webhookBackoffBaseMs });
   webhooks.setUrl(options.webhookUrl ?? null);
-  const timers = new Set<NodeJS.Timeout>();
   const nowSeconds = (): number => Math.floor(settings.clock.now().getTime() / 1000);
-  let closed = false;
-  let own: { app: FastifyInstance; url: string } | null = null;
-  let mountPrefix: string | null = null;
+  const lifecycle = createSandboxLifecycle({
+    routes: async (scoped) => registerStripeRoutes(scoped, deps),
+    bodyLimit: sandboxLimits.request_body_bytes_max,
+    return503OnClosing: true,
+    holds,
+    outbound: webhooks,
+  });
 
   const context: EndpointContext = {
     store,
@@ -127,46 +130,17 @@ export function createStripeSandbox(options: StripeSandboxOptions): StripeSandbo
       webhooks.send(payload);
       if (faults.roll('duplicate_notify_rate')) webhooks.send(payload);
     },
-    later(delay_ms: number, run: () => void): void {
-      if (closed) return;
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        run();
-      }, delay_ms);
-      timer.unref();
-      timers.add(timer);
-    },
+    later: (delay_ms: number, run: () => void): void => lifecycle.later(delay_ms, run),
   };
   const deps = { context, idempotency, faults, holds, secretKey: settings.secretKey, timeoutHoldMs: settings.timeoutHoldMs, now_ms: () => settings.clock.now().getTime() };
 
   return {
     channel: settings.channel,
-    async register(app, prefix) {
-      if (!/^(\/[A-Za-z0-9_-]+)+$/.test(prefix)) throw new Error(`register: bad prefix ${prefix}`);
-      await app.register(async (scoped) => registerStripeRoutes(scoped, deps), { prefix });
-      mountPrefix = prefix;
-    },
-    async listen(port = 0) {
-      if (closed) throw new Error('listen: the sandbox is closed');
-      if (own !== null) return own.url;
-      const app = Fastify({ logger: false, bodyLimit: sandboxLimits.request_body_bytes_max, return503OnClosing: true, forceCloseConnections: true });
-      await app.register(async (scoped) => registerStripeRoutes(scoped, deps));
-      await app.listen({ host: '127.0.0.1', port });
-      const address = app.server.address() as AddressInfo;
-      own = { app, url: `http://127.0.0.1:${address.port}` };
-      return own.url;
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      holds.releaseAll();
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-      webhooks.close();
-      if (own !== null) await own.app.close();
-    },
+    register: (app, prefix) => lifecycle.register(app, prefix),
+    listen: (port) => lifecycle.listen(port),
+    close: () => lifecycle.close(),
     credentials() {
-      const base_url = own?.url ?? mountPrefix ?? '';
+      const base_url = lifecycle.baseUrl();
       return { base_url, secret_key: settings.secretKey, publishable_key: settings.publishableKey, webhook_secret: settings.webhookSecret };
     },
     setFaults: (patch) => faults.set(patch),

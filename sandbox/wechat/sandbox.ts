@@ -5,12 +5,11 @@
 // fault injection (see ../stripe/faults.ts for the shared fault state). Mount it on the
 // platform's server, listen on a port of its own, or both; both views share one state.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
-import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../../src/kernel/clock.ts';
 import type { ChannelSandbox, SandboxFaults, SandboxLedgerRow } from '../../src/channels/sandbox.ts';
 import { FaultState } from '../stripe/faults.ts';
 import { Holds } from '../stripe/holds.ts';
+import { createSandboxLifecycle } from '../shared/lifecycle.ts';
 import { NotificationSender, type NotificationStats as NotifyStats } from '../shared/notification-sender.ts';
 import { encryptForMerchant, newRsaKeyPair, newSerial, platformSignature, randomString } from './crypto.ts';
 import { renderTransaction, wechatTime, type EndpointContext } from './endpoints.ts';
@@ -100,13 +99,16 @@ export function createWechatPaySandbox(options: WechatPaySandboxOptions): Wechat
     accept: '2xx',
     transport: (target) => (target.protocol === 'https:' ? 'https:' : 'http:'),
   });
-  const timers = new Set<NodeJS.Timeout>();
   const nowSeconds = (): number => Math.floor(clock.now().getTime() / 1000);
   let webhookUrl: string | null | undefined = options.webhookUrl;
   if (typeof webhookUrl === 'string') new URL(webhookUrl);
-  let closed = false;
-  let own: { app: FastifyInstance; url: string } | null = null;
-  let mountPrefix: string | null = null;
+  const lifecycle = createSandboxLifecycle({
+    routes: async (scoped) => registerWechatRoutes(scoped, deps),
+    bodyLimit: wechatSandboxLimits.request_body_bytes_max,
+    return503OnClosing: true,
+    holds,
+    outbound: notifier,
+  });
 
   const context: EndpointContext = { store, mchid: identity.mchid, appid: identity.appid, now: () => clock.now() };
   const deps = {
@@ -134,7 +136,7 @@ export function createWechatPaySandbox(options: WechatPaySandboxOptions): Wechat
   }
 
   async function payerCompletes(outTradeNo: string): Promise<{ readonly ok: true } | { readonly ok: false; readonly reason: string }> {
-    if (closed) return { ok: false, reason: 'the sandbox is closed' };
+    if (lifecycle.closed) return { ok: false, reason: 'the sandbox is closed' };
     const trade = store.trades.get(outTradeNo);
     if (trade === undefined) return { ok: false, reason: 'no such order' };
     if (trade.trade_state === 'SUCCESS' || trade.trade_state === 'REFUND' || trade.trade_state === 'USERPAYING') return { ok: true }; // paid (or being paid) once only
@@ -144,43 +146,20 @@ export function createWechatPaySandbox(options: WechatPaySandboxOptions): Wechat
       return { ok: true };
     }
     trade.trade_state = 'USERPAYING';
-    const timer = setTimeout(() => {
-      timers.delete(timer);
+    lifecycle.later(lateSuccessDelayMs, () => {
       if (trade.trade_state === 'USERPAYING') succeed(trade);
-    }, lateSuccessDelayMs);
-    timer.unref();
-    timers.add(timer);
+    });
     return { ok: true };
   }
 
   return {
     channel: options.channel,
-    async register(app, prefix) {
-      if (!/^(\/[A-Za-z0-9_-]+)+$/.test(prefix)) throw new Error(`register: bad prefix ${prefix}`);
-      await app.register(async (scoped) => registerWechatRoutes(scoped, deps), { prefix });
-      mountPrefix = prefix;
-    },
-    async listen(port = 0) {
-      if (closed) throw new Error('listen: the sandbox is closed');
-      if (own !== null) return own.url;
-      const app = Fastify({ logger: false, bodyLimit: wechatSandboxLimits.request_body_bytes_max, return503OnClosing: true, forceCloseConnections: true });
-      await app.register(async (scoped) => registerWechatRoutes(scoped, deps));
-      await app.listen({ host: '127.0.0.1', port });
-      own = { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
-      return own.url;
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      holds.releaseAll();
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-      notifier.close();
-      if (own !== null) await own.app.close();
-    },
+    register: (app, prefix) => lifecycle.register(app, prefix),
+    listen: (port) => lifecycle.listen(port),
+    close: () => lifecycle.close(),
     credentials() {
       return {
-        base_url: own?.url ?? mountPrefix ?? '',
+        base_url: lifecycle.baseUrl(),
         mchid: identity.mchid,
         appid: identity.appid,
         merchant_serial_no: identity.merchantSerial,

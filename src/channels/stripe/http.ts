@@ -9,11 +9,11 @@
 // is one write (headers and body corked together by a single end(buffer)) on a reused socket,
 // and the response is read as plain Buffers. No Accept-Encoding is sent; a compressed answer
 // anyway is decoded when it is gzip, deflate or br, and refused as `unknown` otherwise.
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Agent as HttpAgent, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { ChannelCallFailure } from '../contract.ts';
+import { createKeepAliveAgent, httpExchange, httpTargetOf, type ResponseReader } from '../shared/http-exchange.ts';
 import { encodeForm, type FormFields } from './form.ts';
 import { stripeConnectorLimits } from './limits.ts';
 
@@ -66,20 +66,12 @@ export interface StripeTarget {
 
 export function createStripeHttp(config: StripeHttpConfig): StripeHttp {
   const url = new URL(config.baseUrl); // throws on a malformed URL
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('createStripeHttp: baseUrl must be http(s)');
-  const secure = url.protocol === 'https:';
-  const agentOptions = {
-    keepAlive: true,
-    scheduling: 'lifo' as const, // reuse the warmest socket; the surplus idles out
-    maxSockets: stripeConnectorLimits.sockets_max,
-    maxFreeSockets: stripeConnectorLimits.sockets_max,
-    timeout: stripeConnectorLimits.idle_socket_ms, // idle sockets only: calls are bounded by their own timer
-  };
-  const agent = secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+  const { secure, hostname, port } = httpTargetOf(url, 'createStripeHttp: baseUrl');
+  const agent = createKeepAliveAgent(secure, stripeConnectorLimits);
   const target: StripeTarget = Object.freeze({
     secure,
-    hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), // IPv6 literals come bracketed
-    port: url.port === '' ? undefined : Number(url.port),
+    hostname,
+    port,
     basePath: url.pathname.replace(/\/+$/, ''),
     headers: Object.freeze({
       authorization: `Bearer ${config.secretKey}`,
@@ -91,36 +83,7 @@ export function createStripeHttp(config: StripeHttpConfig): StripeHttp {
   return Object.freeze({ config, target, agent, close: () => agent.destroy() });
 }
 
-/** Error codes meaning the connection was never established, so no request bytes were sent. */
-const neverSentCodes = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT',
-  'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-]);
-
-function errorCodes(error: unknown): string[] {
-  const codes: string[] = [];
-  const visit = (value: unknown, depth: number): void => {
-    if (typeof value !== 'object' || value === null || depth > 3) return;
-    const record = value as { code?: unknown; cause?: unknown; errors?: unknown };
-    if (typeof record.code === 'string') codes.push(record.code);
-    visit(record.cause, depth + 1);
-    if (Array.isArray(record.errors)) for (const inner of record.errors) visit(inner, depth + 1);
-  };
-  visit(error, 0);
-  return codes;
-}
-
-export function classifyTransportError(error: unknown, timeoutMs: number): ChannelCallFailure {
-  const name = typeof error === 'object' && error !== null ? (error as { name?: unknown }).name : undefined;
-  if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'unknown', reason: `timeout after ${timeoutMs} ms` };
-  const codes = errorCodes(error);
-  const code = codes[0] ?? (error instanceof Error ? error.message : 'unknown transport error');
-  // Every code seen must be a never-sent one: one reset among them makes it ambiguous.
-  if (codes.length > 0 && codes.every((each) => neverSentCodes.has(each))) return { kind: 'not_sent', reason: `connection failed: ${code}` };
-  return { kind: 'unknown', reason: `transport error: ${code}` };
-}
-
-const timedOut = Object.freeze({ name: 'TimeoutError' });
+export { classifyTransportError } from '../shared/http-exchange.ts';
 
 /** The request path: the base URL's path, Stripe's path, and the query if any. */
 export function pathFor(basePath: string, path: string, query?: FormFields): string {
@@ -140,79 +103,34 @@ function send(http: StripeHttp, method: 'GET' | 'POST', path: string, options: R
   if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
   const started = logger === undefined ? 0 : performance.now();
 
-  return new Promise<StripeExchange>((resolve) => {
-    let settled = false;
-    let request: ClientRequest | null = null;
-    const finish = (exchange: StripeExchange): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (logger !== undefined) logExchange(logger, http.config, method, path, options, exchange, performance.now() - started);
-      resolve(exchange);
-    };
-    // Covers everything: waiting for a socket, connecting, sending, and reading the whole body.
-    const timer = setTimeout(() => {
-      finish(classifyTransportError(timedOut, timeoutMs));
-      request?.destroy();
-    }, timeoutMs);
-    try {
-      request = (target.secure ? httpsRequest : httpRequest)({
-        hostname: target.hostname,
-        port: target.port,
-        method,
-        path: pathFor(target.basePath, path, options.query),
-        headers,
-        agent: http.agent,
-      });
-    } catch (error) {
-      finish(classifyTransportError(error, timeoutMs)); // e.g. a header value Node refuses
-      return;
-    }
-    const sent = request;
-    // Before 'connect' this is ECONNREFUSED, ENOTFOUND, a TLS failure...: not_sent; after, unknown.
-    sent.on('error', (error) => finish(classifyTransportError(error, timeoutMs)));
-    sent.on('response', (response) => readResponse(sent, response, timeoutMs, finish));
-    if (body === null) sent.end();
-    else sent.end(body);
+  return httpExchange({
+    target,
+    agent: http.agent,
+    method,
+    path: pathFor(target.basePath, path, options.query),
+    headers,
+    body,
+    timeoutMs,
+    reader: stripeReader,
+    settled: logger === undefined ? undefined : (exchange) => logExchange(logger, http.config, method, path, options, exchange, performance.now() - started),
   });
 }
 
-function readResponse(request: ClientRequest, response: IncomingMessage, timeoutMs: number, finish: (exchange: StripeExchange) => void): void {
-  const status = response.statusCode ?? 0;
-  const max = stripeConnectorLimits.response_body_bytes_max;
-  const unreadable: StripeExchange = { kind: 'response', status, body: undefined };
-  const coding = (response.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-  const decode = decoders.get(coding);
-  if (decode === undefined) {
-    finish({ kind: 'unknown', reason: `http ${status} answered in content-encoding "${coding}", which was not asked for and cannot be read` });
-    request.destroy();
-    return;
-  }
-  if (Number(response.headers['content-length']) > max) {
-    finish(unreadable); // as any over-long body: the status stands, the body is not read
-    request.destroy();
-    return;
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  response.on('data', (chunk: Buffer) => {
-    size += chunk.length;
-    if (size > max) {
-      finish(unreadable);
-      request.destroy(); // the socket is not reused with half a body in it
-      return;
-    }
-    chunks.push(chunk);
-  });
-  response.on('end', () => {
-    const raw = chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size);
-    finish({ kind: 'response', status, body: parseBody(raw, decode) });
-  });
-  response.on('error', (error) => finish(classifyTransportError(error, timeoutMs)));
-  response.on('close', () => {
-    if (!response.complete) finish(classifyTransportError({ code: 'ECONNRESET', message: 'response cut short' }, timeoutMs));
-  });
-}
+const stripeReader: ResponseReader<StripeExchange> = {
+  bodyBytesMax: stripeConnectorLimits.response_body_bytes_max,
+  before: (status: number, response: IncomingMessage): StripeExchange | undefined => {
+    const coding = (response.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (!decoders.has(coding)) return { kind: 'unknown', reason: `http ${status} answered in content-encoding "${coding}", which was not asked for and cannot be read` };
+    // As any over-long body: the status stands, the body is not read.
+    if (Number(response.headers['content-length']) > stripeConnectorLimits.response_body_bytes_max) return { kind: 'response', status, body: undefined };
+    return undefined;
+  },
+  overMax: (status) => ({ kind: 'response', status, body: undefined }),
+  complete: (status, raw, response) => {
+    const coding = (response.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    return { kind: 'response', status, body: parseBody(raw, decoders.get(coding) ?? null) };
+  },
+};
 
 type Decoder = ((raw: Buffer) => Buffer) | null;
 

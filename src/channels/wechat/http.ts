@@ -3,14 +3,13 @@
 // connector's own keep-alive agent under a timer, and each response's Wechatpay-* signature
 // verified with the platform key before its body is handed on. A request that certainly never
 // left is `not_sent`; a timeout, reset or anything after the bytes may have left is `unknown`
-// (classifyTransportError, shared with the card connector). A response that is not signed by
+// (classifyTransportError, in ../shared/http-exchange.ts). A response that is not signed by
 // our platform key is `unknown`: it might be anyone's.
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type OutgoingHttpHeaders } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Agent as HttpAgent, OutgoingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { ChannelCallFailure } from '../contract.ts';
-import { classifyTransportError } from '../stripe/http.ts';
+import { createKeepAliveAgent, httpExchange, httpTargetOf, type ResponseReader } from '../shared/http-exchange.ts';
 import { wechatConnectorLimits } from './limits.ts';
 import { authorizationHeader, requestSignatureMessage, signSha256WithRsa, signedHeadersOf, verifyWechatSignature } from './signature.ts';
 
@@ -48,21 +47,13 @@ export type WechatExchange = { readonly kind: 'response'; readonly status: numbe
 
 export function createWechatHttp(config: WechatHttpConfig): WechatHttp {
   const url = new URL(config.baseUrl);
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('createWechatHttp: baseUrl must be http(s)');
-  const secure = url.protocol === 'https:';
-  const agentOptions = {
-    keepAlive: true,
-    scheduling: 'lifo' as const,
-    maxSockets: wechatConnectorLimits.sockets_max,
-    maxFreeSockets: wechatConnectorLimits.sockets_max,
-    timeout: wechatConnectorLimits.idle_socket_ms,
-  };
-  const agent = secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+  const { secure, hostname, port } = httpTargetOf(url, 'createWechatHttp: baseUrl');
+  const agent = createKeepAliveAgent(secure, wechatConnectorLimits);
   return Object.freeze({
     config,
     secure,
-    hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: url.port === '' ? undefined : Number(url.port),
+    hostname,
+    port,
     basePath: url.pathname.replace(/\/+$/, ''),
     agent,
     close: () => agent.destroy(),
@@ -86,8 +77,6 @@ export function authorizationFor(config: Pick<WechatHttpConfig, 'mchid' | 'merch
   return authorizationHeader({ mchid: config.mchid, nonce_str: nonce, signature, timestamp, serial_no: config.merchantSerialNo });
 }
 
-const timedOut = Object.freeze({ name: 'TimeoutError' });
-
 export function send(http: WechatHttp, method: 'GET' | 'POST', path: string, json: object | null): Promise<WechatExchange> {
   const { config } = http;
   const fullPath = `${http.basePath}${path}`;
@@ -103,48 +92,21 @@ export function send(http: WechatHttp, method: 'GET' | 'POST', path: string, jso
     headers['content-length'] = bytes.length;
   }
   const started = performance.now();
-  return new Promise<WechatExchange>((resolve) => {
-    let settled = false;
-    let request: ClientRequest | null = null;
-    const finish = (exchange: WechatExchange): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      logExchange(config, method, path, exchange, performance.now() - started);
-      resolve(exchange);
-    };
-    const timer = setTimeout(() => {
-      finish(classifyTransportError(timedOut, config.timeoutMs));
-      request?.destroy();
-    }, config.timeoutMs);
-    try {
-      request = (http.secure ? httpsRequest : httpRequest)({ hostname: http.hostname, port: http.port, method, path: fullPath, headers, agent: http.agent });
-    } catch (error) {
-      finish(classifyTransportError(error, config.timeoutMs));
-      return;
-    }
-    const sent = request;
-    sent.on('error', (error) => finish(classifyTransportError(error, config.timeoutMs)));
-    sent.on('response', (response) => {
-      const status = response.statusCode ?? 0;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      response.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > wechatConnectorLimits.response_body_bytes_max) {
-          finish({ kind: 'unknown', reason: `http ${status} with a body over ${wechatConnectorLimits.response_body_bytes_max} bytes` });
-          sent.destroy();
-          return;
-        }
-        chunks.push(chunk);
-      });
-      response.on('end', () => finish(verified(config, status, response.headers, Buffer.concat(chunks, size).toString('utf8'))));
-      response.on('error', (error) => finish(classifyTransportError(error, config.timeoutMs)));
-      response.on('close', () => {
-        if (!response.complete) finish(classifyTransportError({ code: 'ECONNRESET', message: 'response cut short' }, config.timeoutMs));
-      });
-    });
-    sent.end(bytes);
+  const reader: ResponseReader<WechatExchange> = {
+    bodyBytesMax: wechatConnectorLimits.response_body_bytes_max,
+    overMax: (status) => ({ kind: 'unknown', reason: `http ${status} with a body over ${wechatConnectorLimits.response_body_bytes_max} bytes` }),
+    complete: (status, raw, response) => verified(config, status, response.headers, raw.toString('utf8')),
+  };
+  return httpExchange({
+    target: http,
+    agent: http.agent,
+    method,
+    path: fullPath,
+    headers,
+    body: bytes,
+    timeoutMs: config.timeoutMs,
+    reader,
+    settled: (exchange) => logExchange(config, method, path, exchange, performance.now() - started),
   });
 }
 
