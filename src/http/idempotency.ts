@@ -79,7 +79,7 @@ export function createIdempotency(ctx: AppContext) {
     const held = request.idempotency;
     if (held === null || held.settled) return;
     held.settled = true;
-    if (reply.statusCode >= 500 || reply.statusCode === 409 && isInUse(payload)) {
+    if (reply.statusCode >= 500 || (reply.statusCode === 409 && isConcurrentUpdate(payload))) {
       await ctx.db.query('DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2', [held.owner, held.key]);
       return;
     }
@@ -92,7 +92,8 @@ export function createIdempotency(ctx: AppContext) {
   return { claim, settle };
 }
 
-function isInUse(payload: unknown): boolean {
+/** A 409 concurrent_update asks the client to retry: the key is released, not kept. */
+function isConcurrentUpdate(payload: unknown): boolean {
   return typeof payload === 'string' && payload.includes('"concurrent_update"');
 }
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import pg from 'pg';
+import { freshDatabase } from '../support/fresh-database.ts';
 import { openPglite } from '../../src/db/pglite.ts';
 import { openPostgres } from '../../src/db/postgres.ts';
 import { migrate, pendingMigrations, splitStatements } from '../../src/db/migrate.ts';
@@ -48,14 +48,8 @@ describe('embedded PGlite store', () => {
 
 describe.runIf(process.env.TEST_DATABASE_URL)('PostgreSQL server store', () => {
   async function scratch() {
-    const name = `clearway_store_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
-    const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(process.env.TEST_DATABASE_URL!);
-    url.pathname = `/${name}`;
-    return openPostgres({ url: url.toString(), poolSize: 8 });
+    const database = await freshDatabase(process.env.TEST_DATABASE_URL!, 'clearway_store');
+    return openPostgres({ url: database.url, poolSize: 8 });
   }
 
   it('reads bigint as BigInt, and migrates concurrently without applying twice', async () => {

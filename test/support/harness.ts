@@ -1,9 +1,9 @@
 // Starts Clearway for an HTTP test on one store: embedded PGlite in memory, or the PostgreSQL
 // server of `npm test` (TEST_DATABASE_URL), each test app on a database of its own.
 // Requests go over real HTTP; the card sandbox runs on its own loopback port.
-import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { freshDatabase } from './fresh-database.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startApp, type RunningApp } from '../../src/app.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -30,25 +30,6 @@ export interface TestApp {
   request<T = any>(method: string, path: string, options?: { key?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<Reply<T>>;
   newMerchant(name?: string): Promise<{ id: string; key: string }>;
   close(): Promise<void>;
-}
-
-async function freshDatabase(serverUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `clearway_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const client = new pg.Client({ connectionString: serverUrl });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    },
-  };
 }
 
 export interface TestAppOptions {
