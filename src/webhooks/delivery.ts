@@ -10,6 +10,7 @@
 // the outcome is recorded only if it is unchanged, and the attempt log's primary key
 // (delivery_id, attempt) refuses a second row for the same attempt. The lease outlasts the POST
 // timeout (checked at start-up), so a live worker never loses its claim mid-POST.
+import { nextDeliveryStatus, type DeliveryEvent } from './domain/delivery-state.ts';
 import type { AppContext } from '../http/context.ts';
 import { assert } from '../kernel/errors.ts';
 import { limits } from '../kernel/limits.ts';
@@ -98,6 +99,8 @@ async function attemptDelivery(ctx: AppContext, delivery: ClaimedDelivery, rando
   return outcome;
 }
 
+const attemptEvents = { delivered: 'attempt_delivered', retry: 'attempt_retry', failed: 'attempt_exhausted' } as const satisfies Record<AttemptOutcome, DeliveryEvent>;
+
 async function recordAttempt(
   ctx: AppContext, delivery: ClaimedDelivery, startedAt: Date, result: PostResult, outcome: AttemptOutcome, nextAttemptAt: Date | null,
 ): Promise<void> {
@@ -117,7 +120,7 @@ async function recordAttempt(
        SET status = $3, next_attempt_at = COALESCE($4, next_attempt_at), locked_until = NULL, last_status_code = $5, last_error = $6,
            delivered_at = CASE WHEN $3 = 'delivered' THEN $7::timestamptz ELSE NULL END, updated_at = $7
        WHERE id = $1 AND attempt_count = $2 AND status = 'pending'`,
-      [delivery.id, delivery.attempt_count, outcome === 'retry' ? 'pending' : outcome, nextAttemptAt, result.statusCode, errorText, now],
+      [delivery.id, delivery.attempt_count, nextDeliveryStatus('pending', attemptEvents[outcome]), nextAttemptAt, result.statusCode, errorText, now],
     );
   });
 }

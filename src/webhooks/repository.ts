@@ -1,5 +1,6 @@
 // Webhook endpoints, deliveries and their attempt log in the database. Every read takes the
 // merchant id: another merchant's endpoint or delivery is simply not found.
+import type { DeliveryStatus } from './domain/delivery-state.ts';
 import type { Queryable } from '../db/database.ts';
 import { assert } from '../kernel/errors.ts';
 
@@ -23,7 +24,7 @@ export interface DeliveryRow {
   readonly event_seq: bigint;
   readonly event_type: string;
   readonly body: string;
-  readonly status: 'pending' | 'delivered' | 'failed';
+  readonly status: DeliveryStatus;
   readonly attempt_count: number;
   readonly next_attempt_at: Date;
   readonly locked_until: Date | null;

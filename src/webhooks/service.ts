@@ -1,4 +1,5 @@
 // Webhook endpoint commands: create, disable, redeliver. Each is one transaction.
+import { nextDeliveryStatus } from './domain/delivery-state.ts';
 import { randomBytes } from 'node:crypto';
 import type { AppContext } from '../http/context.ts';
 import { assert, ClearwayError } from '../kernel/errors.ts';
@@ -57,7 +58,7 @@ export async function disableEndpoint(ctx: AppContext, merchantId: string, id: s
     const now = ctx.clock.now();
     const { rows } = await tx.query<EndpointRow>("UPDATE webhook_endpoints SET status = 'disabled', updated_at = $2 WHERE id = $1 RETURNING *", [id, now]);
     await tx.query(
-      `UPDATE webhook_deliveries SET status = 'failed', locked_until = NULL, last_error = 'endpoint disabled', updated_at = $2
+      `UPDATE webhook_deliveries SET status = '${nextDeliveryStatus('pending', 'endpoint_disabled')}', locked_until = NULL, last_error = 'endpoint disabled', updated_at = $2
        WHERE endpoint_id = $1 AND status = 'pending'`,
       [id, now],
     );
@@ -82,9 +83,9 @@ export async function redeliver(ctx: AppContext, merchantId: string, id: string)
       `UPDATE webhook_deliveries
        SET next_attempt_at = $2,
            retry_until = CASE WHEN status = 'pending' THEN retry_until ELSE $2 END,
-           status = 'pending', delivered_at = NULL, updated_at = $2
+           status = $3, delivered_at = NULL, updated_at = $2
        WHERE id = $1 RETURNING *`,
-      [id, now],
+      [id, now, nextDeliveryStatus(delivery.status, 'redeliver')],
     );
     assert(rows[0]?.status === 'pending', 'a redelivered delivery is pending');
     return rows[0];

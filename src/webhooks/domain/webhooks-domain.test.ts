@@ -81,3 +81,15 @@ describe('webhook events', () => {
     expect(JSON.parse(body)).toEqual({ id: 'evt_1', object: 'event', type: 'order.paid', created: 1767225600, data: { order_id: 'ord_1' } });
   });
 });
+
+describe('the webhook delivery transition table', () => {
+  it('moves a pending delivery on each attempt, lets any delivery be redelivered, and names every rejection', async () => {
+    const { transitionDelivery, deliveryStatuses } = await import('./delivery-state.ts');
+    expect(transitionDelivery('pending', 'attempt_delivered')).toEqual({ ok: true, state: 'delivered' });
+    expect(transitionDelivery('pending', 'attempt_retry')).toEqual({ ok: true, state: 'pending' });
+    expect(transitionDelivery('pending', 'attempt_exhausted')).toEqual({ ok: true, state: 'failed' });
+    for (const status of deliveryStatuses) expect(transitionDelivery(status, 'redeliver')).toEqual({ ok: true, state: 'pending' });
+    expect(transitionDelivery('delivered', 'attempt_delivered')).toEqual({ ok: false, rejection: 'webhook_delivery_attempt_delivered_not_allowed_from_delivered' });
+    expect(transitionDelivery('failed', 'endpoint_disabled').ok).toBe(false);
+  });
+});
