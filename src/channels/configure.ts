@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { createStripeConnector, type StripeConnector } from './stripe/connector.ts';
 import { ChannelRegistry, type ChannelConfig } from './registry.ts';
 import { limits } from '../kernel/limits.ts';
+import { feeSchedule } from '../kernel/fees.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { circuitStateGaugeValue, withResilience, type ResilienceSettings, type ResilientConnector } from './resilience.ts';
 
@@ -32,15 +33,18 @@ export interface ConfiguredChannels {
 /** A connector we hold on to in order to let go of its sockets at shutdown. */
 type ClosableConnector = Connector & { close(): void };
 
+/** The acquirers' prices: card_b is the cheaper account (1.8 % + 0.20), card_a the better-known one. */
+const cardFees: Readonly<Record<string, ReturnType<typeof feeSchedule>>> = { card_a: feeSchedule(220, 25n), card_b: feeSchedule(180, 20n) };
+
 const cardCurrencies = ['USD', 'EUR', 'GBP', 'CNY', 'HKD', 'SGD', 'JPY', 'AUD', 'CAD', 'CHF'];
 
 function cardChannel(id: string): ChannelConfig {
-  return { id, provider: 'stripe', methods: ['card'], currencies: cardCurrencies, amount_min: 50n, amount_max: limits.amount_minor_max };
+  return { id, provider: 'stripe', methods: ['card'], currencies: cardCurrencies, amount_min: 50n, amount_max: limits.amount_minor_max, fees: cardFees[id] ?? feeSchedule(200, 20n) };
 }
 
 /** The wallets take CNY, from 0.01 yuan. */
 function walletChannel(id: string, provider: 'alipay' | 'wechat_pay'): ChannelConfig {
-  return { id, provider, methods: [provider], currencies: ['CNY'], amount_min: 1n, amount_max: limits.amount_minor_max };
+  return { id, provider, methods: [provider], currencies: ['CNY'], amount_min: 1n, amount_max: limits.amount_minor_max, fees: feeSchedule(60, 0n) };
 }
 
 /** The sandbox card channels, in configuration order: card_a is the first choice, card_b its backup. */

@@ -1,5 +1,6 @@
 import type { ChannelMethod, Connector } from './contract.ts';
 import type { CircuitStateName } from './resilience.ts';
+import type { FeeSchedule } from '../kernel/fees.ts';
 
 /** A channel: a configured account at a provider, used through its connector. */
 export interface ChannelConfig {
@@ -10,6 +11,8 @@ export interface ChannelConfig {
   readonly currencies: readonly string[];
   readonly amount_min: bigint;
   readonly amount_max: bigint;
+  /** What the provider charges us per payment on this account (the capability manifest's fee schedule). */
+  readonly fees: FeeSchedule;
 }
 
 export interface Channel {
