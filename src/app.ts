@@ -17,8 +17,14 @@ import { hashKey, newAdminKey, newMerchantKey } from './merchants/keys.ts';
 import { createMerchant, readSetting, writeSettingOnce } from './merchants/repository.ts';
 import { configureEnvironmentChannels, configureSandboxChannels, resilienceSettings } from './channels/configure.ts';
 import { registerSandboxRoutes } from './channels/sandbox-routes.ts';
+import { registerSettlementRoutes } from './settlement/routes.ts';
+import { attachPayoutBanks, configurePayoutBanks } from './payouts/configure.ts';
+import { registerBankSandboxRoutes, registerPayoutRoutes } from './payouts/routes.ts';
 import { startWorkers } from './workers/scheduler.ts';
 import type { ChannelSandbox } from './channels/sandbox.ts';
+import { openNatsStream } from './stream/nats.ts';
+import { attachNatsStream, detachNatsStream } from './stream/registry.ts';
+import { checkStreamLimits } from './stream/limits.ts';
 
 export interface StartOptions {
   readonly config?: Config;
@@ -58,6 +64,7 @@ export async function ensureDemoMerchant(db: Database, now: Date): Promise<{ id:
 
 export async function startApp(options: StartOptions = {}): Promise<RunningApp> {
   checkLimits();
+  checkStreamLimits();
   const config = options.config ?? loadConfig();
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -70,7 +77,17 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     const channels = config.sandbox ? await configureSandboxChannels(clock, logger, wiring) : configureEnvironmentChannels(process.env, clock, logger, wiring);
     const facts = { orders: new FactsCache<OrderFacts>(limits.facts_cache_entries_max), succeededAttempts: new FactsCache<SucceededAttempt>(limits.facts_cache_entries_max) };
     const ctx: AppContext = { config, db, clock, logger, metrics, channels: channels.registry, adminKeyHash: hashKey(adminKey), facts };
-    const server = await buildServer(ctx, { register: (app) => registerSandboxRoutes(app, channels.sandboxes) });
+    const payoutBanks = await configurePayoutBanks({ sandbox: config.sandbox, clock, env: process.env });
+    attachPayoutBanks(ctx, payoutBanks);
+    if (config.natsUrl) attachNatsStream(ctx, await openNatsStream({ url: config.natsUrl, subjectPrefix: config.natsSubjectPrefix }));
+    const server = await buildServer(ctx, {
+      register: async (app) => {
+        await registerSandboxRoutes(app, channels.sandboxes);
+        registerSettlementRoutes(app, ctx);
+        registerPayoutRoutes(app, ctx);
+        await registerBankSandboxRoutes(app, payoutBanks);
+      },
+    });
     let url: string | null = null;
     if (options.listen ?? true) {
       await server.listen({ host: config.host, port: config.port });
@@ -79,6 +96,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
       url = config.publicUrl ?? `http://${config.host}:${port}`;
       channels.attach(url);
       for (const [id, sandbox] of channels.sandboxes) sandbox.setWebhookUrl(`${url}/notify/${id}`);
+      payoutBanks.attach(url);
     } else {
       channels.attach(config.publicUrl ?? `http://${config.host}:${config.port}`);
     }
@@ -88,7 +106,9 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
       async close() {
         await stopWorkers();
         await server.close();
+        await detachNatsStream(ctx)?.close();
         await channels.close();
+        await payoutBanks.close();
         await db.close();
       },
     };

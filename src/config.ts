@@ -22,6 +22,10 @@ export interface Config {
    * closed at its channel and canceled (CLEARWAY_ACTION_TTL_SECONDS).
    */
   readonly actionTtlSeconds: number;
+  /** NATS server of the finance stream (NATS_URL); null: embedded, consumers read the outbox (docs/stream.md). */
+  readonly natsUrl: string | null;
+  /** Stream subjects are `<prefix>.<merchant_id>` (CLEARWAY_NATS_SUBJECT_PREFIX, default clearway.events). */
+  readonly natsSubjectPrefix: string;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -42,6 +46,11 @@ function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   throw new Error(`${name} must be 1 or 0, got ${JSON.stringify(raw)}`);
 }
 
+function natsSubjectPrefix(value: string): string {
+  if (!/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,7}$/.test(value)) throw new Error(`CLEARWAY_NATS_SUBJECT_PREFIX must be dot-separated lowercase words, got ${JSON.stringify(value)}`);
+  return value;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const adminKey = env.CLEARWAY_ADMIN_KEY || null;
   if (adminKey !== null && adminKey.length < 16) throw new Error('CLEARWAY_ADMIN_KEY must be at least 16 characters');
@@ -60,5 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: integer(env, 'CLEARWAY_DB_POOL_SIZE', limits.database_pool_connections_max, 1, 500),
     circuitHalfOpenMs: integer(env, 'CLEARWAY_CIRCUIT_HALF_OPEN_MS', limits.channel_circuit_half_open_ms_default, 1, limits.channel_circuit_half_open_ms_max),
     actionTtlSeconds: integer(env, 'CLEARWAY_ACTION_TTL_SECONDS', limits.payment_action_ttl_seconds_default, 1, limits.payment_action_ttl_seconds_max),
+    natsUrl: env.NATS_URL || null,
+    natsSubjectPrefix: natsSubjectPrefix(env.CLEARWAY_NATS_SUBJECT_PREFIX || 'clearway.events'),
   });
 }

@@ -35,16 +35,18 @@ type ClosableConnector = Connector & { close(): void };
 
 /** The acquirers' prices: card_b is the cheaper account (1.8 % + 0.20), card_a the better-known one. */
 const cardFees: Readonly<Record<string, ReturnType<typeof feeSchedule>>> = { card_a: feeSchedule(220, 25n), card_b: feeSchedule(180, 20n) };
+/** card_a's account runs 3-D Secure (routing's risk fit sends payments in review there); card_b's does not. */
+const cardStrongAuthentication: readonly string[] = ['card_a'];
 
 const cardCurrencies = ['USD', 'EUR', 'GBP', 'CNY', 'HKD', 'SGD', 'JPY', 'AUD', 'CAD', 'CHF'];
 
 function cardChannel(id: string): ChannelConfig {
-  return { id, provider: 'stripe', methods: ['card'], currencies: cardCurrencies, amount_min: 50n, amount_max: limits.amount_minor_max, fees: cardFees[id] ?? feeSchedule(200, 20n) };
+  return { id, provider: 'stripe', methods: ['card'], currencies: cardCurrencies, amount_min: 50n, amount_max: limits.amount_minor_max, fees: cardFees[id] ?? feeSchedule(200, 20n), strong_customer_authentication: cardStrongAuthentication.includes(id) };
 }
 
-/** The wallets take CNY, from 0.01 yuan. */
+/** The wallets take CNY, from 0.01 yuan; the payer confirms in the wallet's app (strong customer authentication). */
 function walletChannel(id: string, provider: 'alipay' | 'wechat_pay'): ChannelConfig {
-  return { id, provider, methods: [provider], currencies: ['CNY'], amount_min: 1n, amount_max: limits.amount_minor_max, fees: feeSchedule(60, 0n) };
+  return { id, provider, methods: [provider], currencies: ['CNY'], amount_min: 1n, amount_max: limits.amount_minor_max, fees: feeSchedule(60, 0n), strong_customer_authentication: true };
 }
 
 /** The sandbox card channels, in configuration order: card_a is the first choice, card_b its backup. */

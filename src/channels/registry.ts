@@ -13,6 +13,8 @@ export interface ChannelConfig {
   readonly amount_max: bigint;
   /** What the provider charges us per payment on this account (the capability manifest's fee schedule). */
   readonly fees: FeeSchedule;
+  /** The channel authenticates the payer strongly (3-D Secure, a wallet's in-app confirmation): routing's risk fit prefers it for payments in review. Default false. */
+  readonly strong_customer_authentication?: boolean;
 }
 
 export interface Channel {

@@ -3,6 +3,7 @@ import { loadConfig } from '../config.ts';
 import { openDatabase } from '../db/open.ts';
 import { migrate } from '../db/migrate.ts';
 import { ensureDemoMerchant, startApp } from '../app.ts';
+import { checkLedger } from '../ledger/check.ts';
 
 const usage = `usage: clearway <command>
 
@@ -10,6 +11,11 @@ const usage = `usage: clearway <command>
   migrate   apply pending database migrations and exit
   demo      start like serve, then pay one demo order end to end and print it
   bench     run the payment benchmark on a throwaway PostgreSQL server (npm run bench)
+  settle    settle a day: clearway settle --date YYYY-MM-DD [--merchant mch_…] (docs/settlement.md)
+  ledger check
+            prove the books are whole: every entry balances, every balance equals its postings,
+            one capture entry per succeeded payment, one refund entry per succeeded refund
+            (exit status 1 when a check fails)
 
 configuration (environment): PORT, HOST, DATABASE_URL, CLEARWAY_DATA_DIR, CLEARWAY_ADMIN_KEY,
 CLEARWAY_SANDBOX, CLEARWAY_ORDER_TTL_SECONDS, CLEARWAY_RATE_LIMIT_PER_MINUTE, LOG_LEVEL — see README.md`;
@@ -42,6 +48,20 @@ async function migrateOnly(): Promise<void> {
   }
 }
 
+async function ledgerCheck(): Promise<void> {
+  const config = loadConfig();
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    await migrate(db);
+    const report = await checkLedger(db);
+    for (const check of report.checks) process.stdout.write(`${check.ok ? 'ok  ' : 'FAIL'}  ${check.name}: ${check.detail}\n`);
+    process.stdout.write(report.ok ? 'the ledger is whole\n' : 'the ledger check FAILED\n');
+    if (!report.ok) process.exitCode = 1;
+  } finally {
+    await db.close();
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const command = argv[0];
   switch (command) {
@@ -51,6 +71,14 @@ async function main(argv: string[]): Promise<void> {
       return migrateOnly();
     case 'demo':
       return (await import('./demo.ts')).runDemo();
+    case 'ledger':
+      if (argv[1] === 'check') return ledgerCheck();
+      process.stderr.write(usage + '\n');
+      process.exitCode = 2;
+      return;
+    case 'settle':
+      process.exitCode = await (await import('../settlement/cli.ts')).runSettleCommand(argv.slice(1));
+      return;
     case 'bench':
       return (await import('../../bench/payments.ts')).runPaymentBenchmark(argv.slice(1));
     default:

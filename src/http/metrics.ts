@@ -15,6 +15,14 @@ export interface Metrics {
   readonly webhookBacklog: Gauge;
   readonly lateSuccessRefunds: Counter<'channel' | 'outcome'>;
   readonly abandonedPayments: Counter<'channel' | 'outcome'>;
+  /** The finance stream (docs/stream.md). */
+  readonly outboxBacklog: Gauge;
+  readonly streamPublished: Counter<'transport'>;
+  readonly streamConsumed: Counter<'consumer' | 'outcome'>;
+  readonly streamConsumerLag: Gauge<'consumer'>;
+  readonly financeEventNotes: Counter<'reason'>;
+  readonly financeConsistencyDifferences: Gauge<'check'>;
+  readonly financeConsistencyRuns: Counter<'result'>;
 }
 
 export function createMetrics(): Metrics {
@@ -93,6 +101,47 @@ export function createMetrics(): Metrics {
     webhookBacklog: new Gauge({
       name: 'clearway_webhook_deliveries_pending',
       help: 'Webhook deliveries not yet delivered or failed (set by the delivery worker).',
+      registers: [registry],
+    }),
+    outboxBacklog: new Gauge({
+      name: 'clearway_outbox_events_unpublished',
+      help: 'Outbox events the relay has not published yet: its backlog (set after each relay run).',
+      registers: [registry],
+    }),
+    streamPublished: new Counter({
+      name: 'clearway_stream_events_published_total',
+      help: 'Events published by the outbox relay, by transport (outbox: marked published for embedded consumers; nats: stored by JetStream).',
+      labelNames: ['transport'],
+      registers: [registry],
+    }),
+    streamConsumed: new Counter({
+      name: 'clearway_stream_events_consumed_total',
+      help: 'Stream events read by a consumer, by outcome (applied, duplicate, ignored: no money in it, skipped: unusable payload).',
+      labelNames: ['consumer', 'outcome'],
+      registers: [registry],
+    }),
+    streamConsumerLag: new Gauge({
+      name: 'clearway_stream_consumer_lag_events',
+      help: 'Published events a stream consumer has not applied yet (set after each consumer run).',
+      labelNames: ['consumer'],
+      registers: [registry],
+    }),
+    financeEventNotes: new Counter({
+      name: 'clearway_finance_event_warnings_total',
+      help: 'Finance events read with a field missing (read as 0) or skipped, by reason.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    financeConsistencyDifferences: new Gauge({
+      name: 'clearway_finance_consistency_differences',
+      help: 'Differences the last finance consistency run found, by check.',
+      labelNames: ['check'],
+      registers: [registry],
+    }),
+    financeConsistencyRuns: new Counter({
+      name: 'clearway_finance_consistency_runs_total',
+      help: 'Finance consistency runs, by result (consistent, differences).',
+      labelNames: ['result'],
       registers: [registry],
     }),
   };

@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/database.ts';
 import { ClearwayError } from '../kernel/errors.ts';
 
-const pageableTables = new Set(['orders', 'payments', 'coupons', 'refunds', 'webhook_endpoints', 'webhook_deliveries']);
+const pageableTables = new Set(['orders', 'payments', 'coupons', 'refunds', 'webhook_endpoints', 'webhook_deliveries', 'payouts']);
 
 /**
  * Cursor pagination, newest first: `starting_after` is the id of the last object of the previous

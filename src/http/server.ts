@@ -19,6 +19,9 @@ import { registerNotificationRoutes } from '../payments/notification-routes.ts';
 import { registerWebhookRoutes } from '../webhooks/routes.ts';
 import { registerRiskRoutes } from '../risk/routes.ts';
 import { registerRoutingRoutes } from '../routing/routes.ts';
+import { registerFinanceRoutes } from '../stream/routes.ts';
+import { registerPricingRoutes } from '../pricing/routes.ts';
+import { registerBalanceRoutes } from '../ledger/routes.ts';
 
 export interface ServerExtras {
   /** Mounts more routes (the sandboxes, in `serve`). */
@@ -102,6 +105,9 @@ export async function buildServer(ctx: AppContext, extras: ServerExtras = {}): P
   registerWebhookRoutes(app, ctx);
   registerRiskRoutes(app, ctx);
   registerRoutingRoutes(app, ctx);
+  registerFinanceRoutes(app, ctx);
+  registerPricingRoutes(app, ctx);
+  registerBalanceRoutes(app, ctx);
   if (extras.register) await extras.register(app);
   return app;
 }

@@ -24,6 +24,8 @@ export const errorCatalog = {
   unknown_param: { status: 400, type: 'invalid_request_error', description: 'The body carries a field this route does not accept; `param` names it.' },
   unsupported_currency: { status: 400, type: 'invalid_request_error', description: 'The currency is not an ISO 4217 code Clearway supports.' },
   amount_too_large: { status: 400, type: 'invalid_request_error', description: 'An amount or total exceeds the maximum one amount may carry.' },
+  unsupported_time_zone: { status: 400, type: 'invalid_request_error', description: 'A time zone is not an IANA zone name Clearway knows (e.g. Asia/Shanghai, UTC).' },
+  time_window_empty: { status: 400, type: 'invalid_request_error', description: 'A time window\'s from equals its to; the whole day is 00:00-24:00.' },
   unsupported_media_type: { status: 415, type: 'invalid_request_error', description: 'The body must be application/json.' },
   body_too_large: { status: 413, type: 'invalid_request_error', description: 'The body exceeds the size limit.' },
   // coupons and pricing
@@ -51,6 +53,15 @@ export const errorCatalog = {
   payment_method_unavailable: { status: 400, type: 'invalid_request_error', description: 'No channel can take this method, currency and amount now.' },
   webhook_endpoint_disabled: { status: 409, type: 'state_error', description: 'The webhook endpoint is disabled; its deliveries cannot be sent again.' },
   webhook_endpoints_limit_reached: { status: 409, type: 'state_error', description: 'The merchant already has the maximum number of enabled webhook endpoints.' },
+  // payouts
+  payout_settings_missing: { status: 409, type: 'state_error', description: 'The merchant has no payout settings (PUT /v1/payout_settings first: schedule, minimum amount, currency, bank account).' },
+  payout_exceeds_available: { status: 409, type: 'state_error', description: 'The payout amount is more than the available balance (or nothing is available); nothing was written.' },
+  payout_below_minimum: { status: 409, type: 'state_error', description: 'The payout amount is below the minimum_amount of the merchant\'s payout settings.' },
+  payout_currency_mismatch: { status: 400, type: 'invalid_request_error', description: 'The payout currency is not the currency of the merchant\'s payout settings.' },
+  // settlement
+  settlement_not_settled: { status: 409, type: 'state_error', description: 'The settlement batch failed its control totals and was not settled; it has a failure report but no statement.' },
+  settlement_statement_too_large: { status: 409, type: 'state_error', description: 'The settlement batch has more transactions than one statement may carry.' },
+  settlement_statement_mismatch: { status: 409, type: 'state_error', description: 'The transactions of a settlement batch no longer add up to the batch (rows changed after settlement); the statement is withheld.' },
   concurrent_update: { status: 409, type: 'state_error', description: 'The object changed while the request ran; retry it.' },
   // idempotency
   idempotency_key_reused: { status: 422, type: 'idempotency_error', description: 'The Idempotency-Key was used with a different request body.' },

@@ -14,7 +14,9 @@ export const idPrefixes = Object.freeze({
   webhook_delivery: 'whd',
   journal: 'jrn',
   payout: 'po',
+  payout_attempt: 'poa',
   routing_policy: 'rtp',
+  settlement_batch: 'stl',
   request: 'req',
 });
 

@@ -61,6 +61,10 @@ export const limits = Object.freeze({
   late_success_refund_retry_delay_ms_max: 3_600_000,
   /** How long a process keeps a merchant's risk rules before reading them again. */
   risk_rules_cache_ms: 1_000,
+  /** How long a process keeps a merchant's pricing before reading it again (src/pricing/store.ts). */
+  pricing_cache_ms: 1_000,
+  /** Rules in one merchant's pricing. */
+  pricing_rules_max: 50,
   /** Entries of each in-process cache of immutable facts (order totals, settled attempts). */
   facts_cache_entries_max: 100_000,
   /** Orders expired in one sweep of the expiry worker. */
@@ -102,6 +106,18 @@ export const limits = Object.freeze({
   /** Routing policies: rules per policy, channel ids per prefer/exclude list. */
   routing_rules_max: 64,
   routing_channels_per_rule_max: 16,
+  /** Routing's sliding success window (src/routing/success-window.ts): the last outcomes kept per channel and method, and how old a counted one may be. */
+  routing_success_window_outcomes_max: 100,
+  routing_success_window_ms: 10 * 60 * 1000,
+  /** Channel × method windows one process keeps; fewer outcomes than samples_min in the window count as healthy. */
+  routing_success_windows_max: 1_000,
+  routing_success_samples_min: 5,
+  /** Success rates are compared in steps of this many percentage points (a divisor of 100). */
+  routing_success_rate_step_percent: 5,
+  /** Length of an attempt's routing_reason, of a time zone name, and time zones whose formatter a process keeps. */
+  routing_reason_length_max: 300,
+  routing_time_zone_length_max: 64,
+  routing_time_zones_cached_max: 64,
 });
 
 export type Limits = typeof limits;
@@ -129,4 +145,8 @@ export function checkLimits(l: Limits = limits): void {
   }
   if (l.risk_velocity_rules_max < 1 || l.risk_velocity_count_max < 1 || l.risk_velocity_window_seconds_max < 1) throw new Error('limits: risk velocity limits must be >= 1');
   if (l.webhook_delivery_attempts_max < 2) throw new Error('limits: webhook_delivery_attempts_max must be >= 2');
+  if (l.routing_success_samples_min < 1 || l.routing_success_samples_min > l.routing_success_window_outcomes_max) {
+    throw new Error('limits: routing_success_samples_min must be within 1..routing_success_window_outcomes_max');
+  }
+  if (100 % l.routing_success_rate_step_percent !== 0) throw new Error('limits: routing_success_rate_step_percent must divide 100');
 }

@@ -4,6 +4,12 @@
 //   balances_equal_postings        every account row's balance equals the sum of its postings
 //                                  (a slotted account's balance is the sum of such rows)
 //   trial_balance                  all balances of each currency sum to zero
+//   captures_match_payments        every succeeded payment has exactly one capture entry, every
+//                                  capture entry a succeeded payment, crediting the merchant the
+//                                  captured amount less the fee the payment records
+//   refunds_match_refunds          every succeeded refund has exactly one refund entry, every refund
+//                                  entry a succeeded refund, debiting the merchant the refund less
+//                                  the fee it returned
 // The database enforces the first at commit; checking it again here is the second path
 // (TigerBeetle's habit): it catches a trigger dropped or disabled by hand.
 
@@ -11,7 +17,7 @@ import type { Database, Queryable } from '../db/database.ts';
 import { ledgerLimits } from './limits.ts';
 
 export interface LedgerCheck {
-  readonly name: 'entries_balance' | 'balances_equal_postings' | 'trial_balance';
+  readonly name: 'entries_balance' | 'balances_equal_postings' | 'trial_balance' | 'captures_match_payments' | 'refunds_match_refunds';
   readonly ok: boolean;
   /** Human-readable: how many problems, and the first check_detail_rows_max of them. */
   readonly detail: string;
@@ -84,10 +90,53 @@ async function trialBalance(tx: Queryable): Promise<LedgerCheck> {
   };
 }
 
+/**
+ * Business rows against their entries (`{prefix}{id}` event ids): a row in the final state without
+ * its entry, an entry without such a row, or a merchant movement other than `expected` (SQL over
+ * the row `r`), each a problem.
+ */
+async function rowsMatchEntries(
+  tx: Queryable, name: 'captures_match_payments' | 'refunds_match_refunds', table: 'payments' | 'refunds', kind: 'capture' | 'refund', expected: string,
+): Promise<LedgerCheck> {
+  const prefix = `${kind}:`;
+  const { rows } = await tx.query<{ id: string; problem: string; total: bigint }>(
+    `WITH entries AS (
+       SELECT e.id AS entry_id, substr(e.event_id, ${prefix.length + 1}) AS row_id FROM journal_entries e WHERE e.kind = $2 AND e.event_id LIKE $3
+     ), problems AS (
+       SELECT r.id, 'is succeeded and has no ${kind} entry' AS problem
+         FROM ${table} r WHERE r.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM entries x WHERE x.row_id = r.id)
+       UNION ALL
+       SELECT x.row_id, 'has ${kind} entry ' || x.entry_id || ' but is ' || coalesce(r.status, 'missing')
+         FROM entries x LEFT JOIN ${table} r ON r.id = x.row_id WHERE r.status IS DISTINCT FROM 'succeeded'
+       UNION ALL
+       SELECT r.id, 'moves the merchant ' || sum(p.amount) || ', expected ' || (${expected})
+         FROM ${table} r JOIN entries x ON x.row_id = r.id JOIN postings p ON p.entry_id = x.entry_id
+        WHERE split_part(p.account_id, '#', 1) = 'merchant_pending:' || r.merchant_id || ':' || r.currency
+        GROUP BY r.id, r.amount, ${table === 'payments' ? 'r.amount_captured, r.fee_amount' : 'r.fee_returned'}
+       HAVING sum(p.amount) <> (${expected})
+     )
+     SELECT id, problem, count(*) OVER ()::bigint AS total FROM problems ORDER BY id, problem LIMIT $1`,
+    [rowsMax, kind, `${prefix}%`],
+  );
+  const problems = Number(rows[0]?.total ?? 0n);
+  const { rows: counted } = await tx.query<{ n: bigint }>(`SELECT count(*)::bigint AS n FROM ${table} WHERE status = 'succeeded'`);
+  return {
+    name,
+    ok: problems === 0,
+    problems,
+    detail: problems === 0 ? `${counted[0]?.n ?? 0n} succeeded ${table} each have exactly one ${kind} entry, for the right amount` : `${problems} problem(s): ${rows.map((r) => `${r.id} ${r.problem}`).join('; ')}`,
+  };
+}
+
 export async function checkLedger(db: Database): Promise<LedgerCheckReport> {
   const checks = await db.transaction(async (tx) => {
     await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-    return [await entriesBalance(tx), await balancesEqualPostings(tx), await trialBalance(tx)];
+    return [
+      await entriesBalance(tx), await balancesEqualPostings(tx), await trialBalance(tx),
+      // The merchant is credited (negative: merchant_pending is credit-normal) gross less fee on a capture, debited refund less fee returned on a refund.
+      await rowsMatchEntries(tx, 'captures_match_payments', 'payments', 'capture', '-(r.amount_captured - r.fee_amount)'),
+      await rowsMatchEntries(tx, 'refunds_match_refunds', 'refunds', 'refund', 'r.amount - r.fee_returned'),
+    ];
   });
   return { ok: checks.every((check) => check.ok), checks };
 }

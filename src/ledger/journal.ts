@@ -12,6 +12,7 @@ import { assert } from '../kernel/errors.ts';
 import { newId } from '../kernel/ids.ts';
 import { money, type Money } from '../kernel/money.ts';
 import type { Queryable } from '../db/database.ts';
+import type { StatementBuilder } from '../db/statement.ts';
 import { accountId, chartOfAccounts, parseAccountId, slotAccountId, slotFor, type AccountRef } from './domain/accounts.ts';
 import { ledgerLimits } from './limits.ts';
 import { entryDraft, type EntryDraft, type PostedEntry } from './domain/entries.ts';
@@ -25,6 +26,8 @@ export type PostResult = { readonly ok: true; readonly entryId: string; readonly
 
 export interface PostOptions {
   readonly clock?: Clock;
+  /** The new entry's id when the caller named it beforehand (e.g. in an event it writes with it). */
+  readonly entryId?: string;
 }
 
 interface PhysicalPosting {
@@ -57,7 +60,7 @@ interface PostRow {
 export async function postEntry(tx: Queryable, draft: EntryDraft, options: PostOptions = {}): Promise<PostResult> {
   const checked = entryDraft(draft);
   const postings = physicalPostings(checked);
-  const entryId = newId('journal');
+  const entryId = options.entryId ?? newId('journal');
   const createdAt = (options.clock ?? systemClock).now();
   for (let attempt = 1; attempt <= 2; attempt++) {
     const { rows } = await tx.query<PostRow>(postSql, [
@@ -94,6 +97,45 @@ export async function postEntry(tx: Queryable, draft: EntryDraft, options: PostO
     }
   }
   throw new Error('assertion failed: postEntry: unreachable');
+}
+
+/** The physical account ids an entry posts to, in id order. */
+export function entryAccountIds(draft: EntryDraft): string[] {
+  return [...new Set(physicalPostings(entryDraft(draft)).map((p) => p.accountId))].sort();
+}
+
+/**
+ * The part of a caller's single statement that posts `draft` once for each row of the CTE
+ * `guard` (zero or one): `SELECT outcome FROM guard, LATERAL ledger_post_entry(...)`. The caller
+ * names it as a CTE and asserts its outcome is posted (or replayed) for every guard row; the
+ * accounts must exist beforehand (ensureAccountsOnce), so 'account_missing' means a bug.
+ */
+export function guardedPostSql(s: StatementBuilder, draft: EntryDraft, entryId: string, createdAt: Date, guard: string): string {
+  const checked = entryDraft(draft);
+  const postings = physicalPostings(checked);
+  return `SELECT l.outcome FROM ${guard}, LATERAL ledger_post_entry(${s.bind(entryId)}, ${s.bind(checked.eventId)}, ${s.bind(checked.kind)}, ${s.bind(checked.merchantId)},
+      ${s.bind(checked.reverses)}, ${s.bind(createdAt)}::timestamptz, ${s.bind(postings.map((p) => p.accountId))}::text[], ${s.bind(postings.map((p) => p.currency))}::text[],
+      ${s.bind(postings.map((p) => p.amount.toString()))}::bigint[]) l`;
+}
+
+const knownAccounts = new WeakMap<object, Set<string>>();
+
+/**
+ * Creates the accounts not yet known to exist (ensureAccounts), remembering per database which
+ * exist: after its first payment a merchant's capture costs no statement for its accounts.
+ * Accounts are never deleted, so what was known stays true.
+ */
+export async function ensureAccountsOnce(db: Queryable, physicalIds: readonly string[]): Promise<void> {
+  let known = knownAccounts.get(db);
+  if (known === undefined) {
+    known = new Set();
+    knownAccounts.set(db, known);
+  }
+  const missing = physicalIds.filter((id) => !known.has(id));
+  if (missing.length === 0) return;
+  await ensureAccounts(db, missing);
+  if (known.size + missing.length > ledgerLimits.known_accounts_cached_max) known.clear();
+  for (const id of missing) known.add(id);
 }
 
 /**

@@ -16,6 +16,8 @@ export const ledgerLimits = Object.freeze({
   event_id_length_max: 255,
   /** Length of an account owner (merchant, channel or bank id). */
   account_owner_length_max: 200,
+  /** Account ids a process remembers as existing (ensureAccountsOnce); past it, it forgets them all. */
+  known_accounts_cached_max: 100_000,
   /** Problems listed in one check's detail (the count is always exact). */
   check_detail_rows_max: 20,
 });

@@ -19,7 +19,12 @@ export type EventType =
   | 'payment.late_success_refund_failed' // the channel refused to give it back: needs a person
   | 'refund.created'
   | 'refund.succeeded'
-  | 'refund.failed';
+  | 'refund.failed'
+  | 'payout.created'
+  | 'payout.submitted'
+  | 'payout.paid'
+  | 'payout.failed'
+  | 'payout.returned';
 
 export interface OutboxEvent {
   readonly merchantId: string;

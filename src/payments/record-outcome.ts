@@ -1,5 +1,5 @@
-// Records what a channel said about one attempt, atomically: attempt, payment, order and outbox
-// events together. Every source of news (the synchronous call, the query after an ambiguous
+// Records what a channel said about one attempt, atomically: attempt, payment, order, the capture's
+// journal entry (when the payment succeeds) and outbox events together. Every source of news (the synchronous call, the query after an ambiguous
 // call, notifications, the repair job) comes through here.
 //
 // Two ways to write the same changes:
@@ -21,7 +21,10 @@ import { applyOrderEventFrom } from '../orders/repository.ts';
 import { transitionOrder } from '../orders/domain/order-state.ts';
 import { appendEvents, outboxInsertSql, type OutboxEvent } from '../outbox/outbox.ts';
 import { decideOutcome } from './domain/outcome.ts';
+import { captureBookingFor, planCapture, type CaptureBooking, type PlannedCapture } from './capture.ts';
+import { ensureAccountsOnce, entryAccountIds, guardedPostSql, postEntry } from '../ledger/journal.ts';
 import { insertLateSuccessRefund, lateSuccessRefundInsertSql, planLateSuccessRefund, type LateSuccessRefundRow } from './late-success.ts';
+import { observeAttemptOutcome } from '../routing/success-window.ts';
 import {
   findAttempt, findPaymentById, insertAttempt, updateAttempt, updatePayment, type AttemptChange, type AttemptRow, type PaymentChange, type PaymentRow,
 } from './repository.ts';
@@ -82,6 +85,8 @@ interface PlannedChanges {
   readonly events: OutboxEvent[];
   readonly conflict: string | null;
   readonly lateSuccessRefund: LateSuccessRefundRow | null;
+  /** The capture's journal entry, when the payment succeeds. */
+  readonly capture: PlannedCapture | null;
 }
 
 function failureOf(outcome: ChannelPaymentOutcome): { code: string | null; message: string | null } {
@@ -89,11 +94,13 @@ function failureOf(outcome: ChannelPaymentOutcome): { code: string | null; messa
   return { code: outcome.failure_code, message: outcome.failure_message };
 }
 
-function planChanges(payment: PaymentRow, attempt: AttemptRow, outcome: ChannelPaymentOutcome, nextChannel: NextChannel | null, now: Date): PlannedChanges {
+function planChanges(
+  payment: PaymentRow, attempt: AttemptRow, outcome: ChannelPaymentOutcome, nextChannel: NextChannel | null, now: Date, booking: CaptureBooking | null,
+): PlannedChanges {
   if (outcome.kind === 'result' && (outcome.amount !== attempt.amount || outcome.currency !== attempt.currency)) {
     throw new Error(`assertion failed: connector passed an outcome for ${attempt.out_trade_no} that does not match the attempt`);
   }
-  const unchanged = { lateSuccess: false, attempt, attemptChange: null, payment, paymentChange: null, orderEvent: null, nextAttempt: null, events: [], lateSuccessRefund: null };
+  const unchanged = { lateSuccess: false, attempt, attemptChange: null, payment, paymentChange: null, orderEvent: null, nextAttempt: null, events: [], lateSuccessRefund: null, capture: null };
   const decision = decideOutcome({ attemptStatus: attempt.status, paymentStatus: payment.status, outcome, nextChannelAvailable: nextChannel !== null });
   if (decision.kind !== 'apply') return { ...unchanged, changed: false, conflict: decision.kind === 'conflict' ? decision.reason : null };
   const failure = decision.attemptStatus === 'failed' ? failureOf(outcome) : { code: null, message: null };
@@ -105,16 +112,22 @@ function planChanges(payment: PaymentRow, attempt: AttemptRow, outcome: ChannelP
   };
   const events: OutboxEvent[] = [];
   let paymentChange: PaymentChange | null = null;
+  let capture: PlannedCapture | null = null;
   if (decision.paymentEvent !== null) {
     const nextAction = outcome.kind === 'result' ? outcome.next_action : null;
+    if (decision.paymentStatus === 'succeeded') {
+      if (booking === null) throw new Error(`assertion failed: the success of ${payment.id} comes with its capture booking`);
+      capture = planCapture(payment, attempt.channel, booking);
+    }
     paymentChange = {
       status: decision.paymentStatus,
       channel: attempt.channel,
-      ...(decision.paymentStatus === 'succeeded' ? { amount_captured: payment.amount } : {}),
+      ...(capture ? { amount_captured: payment.amount, fees: { fee_amount: capture.fee, channel_fee_amount: capture.channelFee } } : {}),
       ...(decision.paymentStatus === 'failed' ? { failure_code: failure.code, failure_message: failure.message } : {}),
       ...(nextAction ? { next_action: nextAction } : {}),
     };
-    events.push({ merchantId: payment.merchant_id, type: `payment.${decision.paymentStatus}` as OutboxEvent['type'], objectId: payment.id, payload: { payment_id: payment.id, order_id: payment.order_id, channel: attempt.channel, amount: String(payment.amount), currency: payment.currency } });
+    const booked = capture ? { fee_amount: String(capture.fee), channel_fee_amount: String(capture.channelFee), journal_entry_id: capture.entryId } : {};
+    events.push({ merchantId: payment.merchant_id, type: `payment.${decision.paymentStatus}` as OutboxEvent['type'], objectId: payment.id, payload: { payment_id: payment.id, order_id: payment.order_id, channel: attempt.channel, amount: String(payment.amount), currency: payment.currency, ...booked } });
   }
   if (decision.orderEvent === 'payment_succeeded') {
     events.push({ merchantId: payment.merchant_id, type: 'order.paid', objectId: payment.order_id, payload: { order_id: payment.order_id, payment_id: payment.id } });
@@ -134,7 +147,7 @@ function planChanges(payment: PaymentRow, attempt: AttemptRow, outcome: ChannelP
   }
   return {
     changed: true, conflict: null, lateSuccess: decision.lateSuccess, attempt, attemptChange, payment, paymentChange,
-    orderEvent: decision.orderEvent, nextAttempt, events, lateSuccessRefund,
+    orderEvent: decision.orderEvent, nextAttempt, events, lateSuccessRefund, capture,
   };
 }
 
@@ -150,6 +163,8 @@ function rowsAfter(plan: PlannedChanges, now: Date): { payment: PaymentRow; atte
         status: change.status,
         channel: change.channel ?? plan.payment.channel,
         amount_captured: change.amount_captured ?? plan.payment.amount_captured,
+        fee_amount: change.fees?.fee_amount ?? plan.payment.fee_amount,
+        channel_fee_amount: change.fees?.channel_fee_amount ?? plan.payment.channel_fee_amount,
         failure_code: change.failure_code === undefined ? plan.payment.failure_code : change.failure_code,
         failure_message: change.failure_message === undefined ? plan.payment.failure_message : change.failure_message,
         next_action: change.next_action === undefined ? plan.payment.next_action : change.next_action,
@@ -176,6 +191,7 @@ async function applyGuarded(db: Queryable, plan: PlannedChanges, now: Date, resp
   if (plan.paymentChange) {
     const p = after.payment;
     parts.push(`payment_update AS (UPDATE payments SET status = ${s.bind(p.status)}, channel = ${s.bind(p.channel)}, amount_captured = ${s.bind(p.amount_captured)},
+        fee_amount = ${s.bind(p.fee_amount)}::bigint, channel_fee_amount = ${s.bind(p.channel_fee_amount)}::bigint,
         failure_code = ${s.bind(p.failure_code)}, failure_message = ${s.bind(p.failure_message)}, next_action = ${s.bind(p.next_action === null ? null : JSON.stringify(p.next_action))}::jsonb,
         version = version + 1, updated_at = ${s.bind(now)}
       WHERE id = ${s.bind(p.id)} AND EXISTS (SELECT 1 FROM guard) RETURNING 1)`);
@@ -196,6 +212,13 @@ async function applyGuarded(db: Queryable, plan: PlannedChanges, now: Date, resp
       WHERE EXISTS (SELECT 1 FROM guard) RETURNING 1)`);
   }
   if (plan.lateSuccessRefund) parts.push(`late_success_refund AS (${lateSuccessRefundInsertSql(s, plan.lateSuccessRefund, 'guard')})`);
+  let captureCheck = '';
+  if (plan.capture) {
+    // The accounts exist before the statement (committed on their own), so the post cannot miss one.
+    await ensureAccountsOnce(db, entryAccountIds(plan.capture.entry));
+    parts.push(`capture_entry AS (${guardedPostSql(s, plan.capture.entry, plan.capture.entryId, now, 'guard')})`);
+    captureCheck = `, clearway_assert((SELECT count(*) FROM capture_entry WHERE outcome IN ('posted', 'replayed')) = (SELECT count(*) FROM guard), ${s.bind(`the capture of ${plan.payment.id} is posted`)})`;
+  }
   const outbox = outboxInsertSql(s, plan.events, now, 'guard');
   if (outbox) parts.push(`outbox AS (${outbox})`);
   if (response) {
@@ -204,7 +227,7 @@ async function applyGuarded(db: Queryable, plan: PlannedChanges, now: Date, resp
   }
   const counted = ['attempt_update', ...(plan.paymentChange ? ['payment_update'] : []), ...(plan.nextAttempt ? ['next_attempt'] : []), ...(plan.lateSuccessRefund ? ['late_success_refund'] : []), ...(outbox ? ['outbox'] : []), ...(response ? ['response_store'] : [])];
   const sql = `WITH ${parts.join(',\n')}
-    SELECT (SELECT count(*) FROM guard) AS guarded, ${counted.map((name) => `(SELECT count(*) FROM ${name})`).join(' + ')} AS written${orderCheck}`;
+    SELECT (SELECT count(*) FROM guard) AS guarded, ${counted.map((name) => `(SELECT count(*) FROM ${name})`).join(' + ')} AS written${orderCheck}${captureCheck}`;
   const { rows } = await db.query<{ guarded: bigint }>(sql, s.params);
   return rows[0]?.guarded === 1n;
 }
@@ -216,7 +239,7 @@ async function applyLocked(ctx: AppContext, tx: Queryable, ref: AttemptRef, outc
   const payment = await findPaymentById(tx, ref.payment_id, true);
   const attempt = await findAttempt(tx, ref.id, true);
   if (!payment || !attempt || attempt.payment_id !== payment.id) throw new Error(`assertion failed: attempt ${ref.id} of payment ${ref.payment_id} exists`);
-  const plan = planChanges(payment, attempt, outcome, nextChannel, now);
+  const plan = planChanges(payment, attempt, outcome, nextChannel, now, await captureBookingFor(ctx, tx, payment, attempt.channel, outcome));
   if (!plan.changed) {
     if (plan.conflict) ctx.logger.warn({ attempt_id: attempt.id, reason: plan.conflict }, 'channel news contradicts a final state; nothing changed');
     return { payment, attempt, nextAttempt: null, lateSuccess: false, changed: false };
@@ -228,6 +251,10 @@ async function applyLocked(ctx: AppContext, tx: Queryable, ref: AttemptRef, outc
   if (plan.orderEvent) await applyOrderEventFrom(tx, payment.order_id, 'paying', plan.orderEvent, now);
   if (plan.nextAttempt) await insertAttempt(tx, plan.nextAttempt);
   if (plan.lateSuccessRefund) await insertLateSuccessRefund(tx, plan.lateSuccessRefund);
+  if (plan.capture) {
+    const posted = await postEntry(tx, plan.capture.entry, { clock: ctx.clock, entryId: plan.capture.entryId });
+    if (!posted.ok) throw new Error(`assertion failed: the capture of ${payment.id} is posted (${posted.rejection})`);
+  }
   await appendEvents(tx, plan.events, now);
   return {
     payment: paymentAfter, attempt: attemptAfter, nextAttempt: plan.nextAttempt, lateSuccess: plan.lateSuccess, changed: true,
@@ -238,7 +265,7 @@ async function applyLocked(ctx: AppContext, tx: Queryable, ref: AttemptRef, outc
 async function record(ctx: AppContext, ref: AttemptRef, outcome: ChannelPaymentOutcome, nextChannel: NextChannel | null, known: KnownRows | null): Promise<RecordedOutcome> {
   if (known !== null) {
     const now = ctx.clock.now();
-    const plan = planChanges(known.payment, known.attempt, outcome, nextChannel, now);
+    const plan = planChanges(known.payment, known.attempt, outcome, nextChannel, now, await captureBookingFor(ctx, ctx.db, known.payment, known.attempt.channel, outcome));
     if (plan.changed) {
       const after = rowsAfter(plan, now);
       const response = known.finish && plan.nextAttempt === null ? known.finish(after.payment, after.attempt) : null;
@@ -262,6 +289,7 @@ export async function recordAttemptOutcome(
   known: KnownRows | null = null,
 ): Promise<RecordedOutcome> {
   const recorded = await record(ctx, ref, outcome, nextChannel, known);
+  observeAttemptOutcome(ctx, recorded); // routing's sliding success rate per channel and method
   if (recorded.attempt.status === 'succeeded') {
     ctx.facts.succeededAttempts.set(recorded.attempt.out_trade_no, { amount: recorded.attempt.amount, currency: recorded.attempt.currency });
   }

@@ -1,5 +1,6 @@
 // Refunds: reserve the amount on the payment (so concurrent refunds can never exceed what was
-// captured), call the channel with no transaction open, then settle the reservation.
+// captured), call the channel with no transaction open, then settle the reservation; a refund that
+// succeeded is booked in the ledger in that same transaction (refund-booking.ts).
 import type { ChannelRefundOutcome } from '../channels/contract.ts';
 import type { Queryable } from '../db/database.ts';
 import { ClearwayError } from '../kernel/errors.ts';
@@ -8,7 +9,8 @@ import { limits } from '../kernel/limits.ts';
 import type { AppContext } from '../http/context.ts';
 import { appendEvents } from '../outbox/outbox.ts';
 import { transitionRefund, type RefundEvent } from './domain/refund-state.ts';
-import { findPayment, type AttemptRow, type RefundRow } from './repository.ts';
+import { findPayment, findPaymentById, type AttemptRow, type RefundRow } from './repository.ts';
+import { bookRefund } from './refund-booking.ts';
 
 async function reserveRefund(ctx: AppContext, merchantId: string, paymentId: string, amount: bigint | undefined): Promise<{ refund: RefundRow; attempt: AttemptRow }> {
   return ctx.db.transaction(async (tx) => {
@@ -36,7 +38,7 @@ async function reserveRefund(ctx: AppContext, merchantId: string, paymentId: str
     await tx.query('UPDATE payments SET amount_refund_pending = amount_refund_pending + $2, updated_at = $3 WHERE id = $1', [paymentId, wanted, now]);
     const refund: RefundRow = {
       id: newId('refund'), merchant_id: merchantId, payment_id: paymentId, attempt_id: attempt.id, amount: wanted, currency: payment.currency,
-      status: 'pending', channel_refund_id: null, failure_code: null, version: 1, created_at: now, updated_at: now,
+      status: 'pending', channel_refund_id: null, fee_returned: null, failure_code: null, version: 1, created_at: now, updated_at: now,
     };
     await tx.query(
       `INSERT INTO refunds (id, merchant_id, payment_id, attempt_id, amount, currency, status, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,'pending',$7,$7)`,
@@ -60,15 +62,17 @@ export async function recordRefundOutcome(ctx: AppContext, refundId: string, out
     const { rows } = await tx.query<RefundRow>('SELECT * FROM refunds WHERE id = $1', [refundId]);
     const unlocked = rows[0];
     if (!unlocked) throw new Error(`assertion failed: refund ${refundId} exists`);
-    await tx.query('SELECT 1 FROM payments WHERE id = $1 FOR UPDATE', [unlocked.payment_id]);
+    const payment = await findPaymentById(tx, unlocked.payment_id, true);
+    if (!payment) throw new Error(`assertion failed: payment ${unlocked.payment_id} of refund ${refundId} exists`);
     const { rows: locked } = await tx.query<RefundRow>('SELECT * FROM refunds WHERE id = $1 FOR UPDATE', [refundId]);
     const refund = locked[0]!;
     const next = transitionRefund(refund.status, refundEventOf(outcome));
     if (!next.ok || next.state === refund.status) return refund;
     const failureCode = outcome.kind === 'not_sent' ? 'channel_not_reached' : outcome.kind === 'result' ? outcome.failure_code : null;
+    const booked = next.state === 'succeeded' ? await bookRefund(ctx, tx, payment, refund) : null;
     await tx.query(
-      'UPDATE refunds SET status = $2, channel_refund_id = $3, failure_code = $4, version = version + 1, updated_at = $5 WHERE id = $1',
-      [refund.id, next.state, outcome.kind === 'result' ? outcome.channel_refund_id : null, next.state === 'failed' ? failureCode : null, now],
+      'UPDATE refunds SET status = $2, channel_refund_id = $3, failure_code = $4, fee_returned = $6, version = version + 1, updated_at = $5 WHERE id = $1',
+      [refund.id, next.state, outcome.kind === 'result' ? outcome.channel_refund_id : null, next.state === 'failed' ? failureCode : null, now, booked?.feeReturned ?? null],
     );
     if (next.state === 'succeeded') {
       await tx.query('UPDATE payments SET amount_refund_pending = amount_refund_pending - $2, amount_refunded = amount_refunded + $2, version = version + 1, updated_at = $3 WHERE id = $1', [refund.payment_id, refund.amount, now]);
@@ -76,8 +80,9 @@ export async function recordRefundOutcome(ctx: AppContext, refundId: string, out
     } else {
       await tx.query('UPDATE payments SET amount_refund_pending = amount_refund_pending - $2, updated_at = $3 WHERE id = $1', [refund.payment_id, refund.amount, now]);
     }
-    await appendEvents(tx, [{ merchantId: refund.merchant_id, type: next.state === 'succeeded' ? 'refund.succeeded' : 'refund.failed', objectId: refund.id, payload: { refund_id: refund.id, payment_id: refund.payment_id, amount: String(refund.amount) } }], now);
-    return { ...refund, status: next.state, updated_at: now };
+    const bookedPayload = booked ? { fee_returned: String(booked.feeReturned), journal_entry_id: booked.entryId } : {};
+    await appendEvents(tx, [{ merchantId: refund.merchant_id, type: next.state === 'succeeded' ? 'refund.succeeded' : 'refund.failed', objectId: refund.id, payload: { refund_id: refund.id, payment_id: refund.payment_id, amount: String(refund.amount), currency: refund.currency, ...bookedPayload } }], now);
+    return { ...refund, status: next.state, fee_returned: booked?.feeReturned ?? null, updated_at: now };
   });
 }
 

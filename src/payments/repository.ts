@@ -25,6 +25,9 @@ export interface PaymentRow {
   amount_captured: bigint;
   amount_refunded: bigint;
   amount_refund_pending: bigint;
+  /** Our fee and the channel's, fixed when the capture was booked; null until the payment succeeds. */
+  fee_amount: bigint | null;
+  channel_fee_amount: bigint | null;
   failure_code: string | null;
   failure_message: string | null;
   next_action: { type: 'qr_code' | 'redirect'; url: string } | null;
@@ -62,13 +65,15 @@ export interface RefundRow {
   currency: string;
   status: RefundStatus;
   channel_refund_id: string | null;
+  /** The part of the capture's fee given back to the merchant; set when the refund succeeds. */
+  fee_returned: bigint | null;
   failure_code: string | null;
   version: number;
   created_at: Date;
   updated_at: Date;
 }
 
-export async function insertPayment(tx: Queryable, p: Omit<PaymentRow, 'version' | 'updated_at' | 'amount_captured' | 'amount_refunded' | 'amount_refund_pending' | 'failure_code' | 'failure_message' | 'next_action'>): Promise<void> {
+export async function insertPayment(tx: Queryable, p: Omit<PaymentRow, 'version' | 'updated_at' | 'amount_captured' | 'amount_refunded' | 'amount_refund_pending' | 'fee_amount' | 'channel_fee_amount' | 'failure_code' | 'failure_message' | 'next_action'>): Promise<void> {
   await tx.query(
     `INSERT INTO payments (id, merchant_id, order_id, status, amount, currency, method, channel, risk, payment_method_data, created_at, updated_at)
      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::jsonb,$10::jsonb,$11,$11)`,
@@ -116,6 +121,8 @@ export interface PaymentChange {
   status: PaymentStatus;
   channel?: string;
   amount_captured?: bigint;
+  /** Set together with amount_captured, when the payment succeeds and its capture is booked. */
+  fees?: { readonly fee_amount: bigint; readonly channel_fee_amount: bigint };
   failure_code?: string | null;
   failure_message?: string | null;
   next_action?: PaymentRow['next_action'];
@@ -123,11 +130,14 @@ export interface PaymentChange {
 
 /** Writes a payment's next state with a version check (the caller holds the row lock). */
 export async function updatePayment(tx: Queryable, payment: PaymentRow, change: PaymentChange, now: Date): Promise<PaymentRow> {
+  const { fees, ...rest } = change;
   const next: PaymentRow = {
     ...payment,
-    ...change,
+    ...rest,
     channel: change.channel ?? payment.channel,
     amount_captured: change.amount_captured ?? payment.amount_captured,
+    fee_amount: fees?.fee_amount ?? payment.fee_amount,
+    channel_fee_amount: fees?.channel_fee_amount ?? payment.channel_fee_amount,
     failure_code: change.failure_code === undefined ? payment.failure_code : change.failure_code,
     failure_message: change.failure_message === undefined ? payment.failure_message : change.failure_message,
     next_action: change.next_action === undefined ? payment.next_action : change.next_action,
@@ -136,10 +146,10 @@ export async function updatePayment(tx: Queryable, payment: PaymentRow, change: 
   };
   const result = await tx.query(
     `UPDATE payments SET status = $3, channel = $4, amount_captured = $5, failure_code = $6, failure_message = $7, next_action = $8::jsonb,
-       version = version + 1, updated_at = $9
+       fee_amount = $10, channel_fee_amount = $11, version = version + 1, updated_at = $9
      WHERE id = $1 AND version = $2`,
     [payment.id, payment.version, next.status, next.channel, next.amount_captured, next.failure_code, next.failure_message,
-      next.next_action === null ? null : JSON.stringify(next.next_action), now],
+      next.next_action === null ? null : JSON.stringify(next.next_action), now, next.fee_amount, next.channel_fee_amount],
   );
   if (result.rowCount !== 1) throw new ClearwayError('concurrent_update', `Payment ${payment.id} changed meanwhile.`);
   return next;

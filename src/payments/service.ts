@@ -12,7 +12,9 @@ import { recordAttemptOutcome, type NextChannel, type StoredResponse } from './r
 import { startPaymentGuarded, type AttemptRow, type PaymentRow } from './repository.ts';
 import { screenPayment, type PaymentCustomer, type StoredRiskAssessment } from '../risk/engine.ts';
 import { insertDeclinedPaymentGuarded } from '../risk/store.ts';
-import { armOf, describeRule, ruleMatches, rulesOfArm, type RoutingArm, type RoutingPolicy } from '../routing/policy.ts';
+import type { RoutingArm, RoutingPolicy } from '../routing/policy.ts';
+import { planByPolicy } from '../routing/plan.ts';
+import { successWindowOf } from '../routing/success-window.ts';
 import { cachedRoutingPolicy } from '../routing/store.ts';
 
 export interface PaymentRequest {
@@ -42,6 +44,8 @@ function firstChoiceReason(route: Route, first: Channel, method: ChannelMethod, 
 export interface PolicyRouting {
   readonly policy: RoutingPolicy;
   readonly paymentId: string;
+  /** The risk engine's decision: routing's risk fit reads it. */
+  readonly risk?: { readonly decision: string } | null;
 }
 
 /** What the plan records on the payment: the policy version and arm that routed it. */
@@ -57,9 +61,9 @@ interface Plan {
 
 /**
  * The channels to try, in order. Channels whose circuit is open are left out (the registry's
- * route), unless every one is open. With a routing policy (src/routing/policy.ts), the first rule
- * matching the payment drops its excluded channels and puts its preferred ones first; the
- * request's preferred channel (the customer's choice) comes before everything it does not exclude.
+ * route), unless every one is open. Without a routing policy: the request's preferred channel
+ * (the customer's choice) first, then the registry's order. With one, the first matching rule
+ * drops its excluded channels and the rest are ranked by its criteria (src/routing/plan.ts).
  */
 export function planChannels(ctx: AppContext, method: ChannelMethod, currency: string, amount: bigint, preferred?: string, routing?: PolicyRouting): PlannedChannel[] {
   return planRoute(ctx, method, currency, amount, preferred, routing).channels;
@@ -67,42 +71,21 @@ export function planChannels(ctx: AppContext, method: ChannelMethod, currency: s
 
 function planRoute(ctx: AppContext, method: ChannelMethod, currency: string, amount: bigint, preferred?: string, routing?: PolicyRouting): Plan {
   const route = ctx.channels.route(method, currency, amount);
-  let candidates = route.channels;
-  const policy = routing && routing.policy.version > 0 ? routing.policy : null;
-  const arm = policy && routing ? armOf(policy, routing.paymentId) : null;
-  const index = policy ? rulesOfArm(policy, arm).findIndex((r) => ruleMatches(r, method, currency, amount)) : -1;
-  const rule = policy && index >= 0 ? rulesOfArm(policy, arm)[index]! : null;
-  if (rule) {
-    const excluded = rule.exclude ?? [];
-    const kept = candidates.filter((c) => !excluded.includes(c.config.id));
-    const rank = (c: Channel) => {
-      const at = rule.prefer.indexOf(c.config.id);
-      return at < 0 ? rule.prefer.length : at;
-    };
-    // Array.prototype.sort is stable: channels the rule does not name keep the registry's order.
-    candidates = [...kept].sort((x, y) => rank(x) - rank(y));
+  if (routing && routing.policy.version > 0) {
+    return planByPolicy({
+      route, method, currency, amount, preferred, policy: routing.policy, paymentId: routing.paymentId, risk: routing.risk ?? null,
+      now: ctx.clock.now(), successes: successWindowOf(ctx.channels),
+    });
   }
+  const candidates = route.channels;
   const ordered = preferred && candidates.some((c) => c.config.id === preferred)
     ? [...candidates.filter((c) => c.config.id === preferred), ...candidates.filter((c) => c.config.id !== preferred)]
     : candidates;
-  const policyPrefix = policy ? `policy v${policy.version}${arm ? ` arm ${arm}` : ''}: ` : '';
-  const firstReason = (channel: Channel): string => {
-    const base = firstChoiceReason(route, channel, method, currency, preferred);
-    if (!policy) return base;
-    if (!rule) return `${policyPrefix}no rule matched; ${base}`;
-    const where = `rule #${index + 1} (${describeRule(rule)})`;
-    if (channel.config.id !== preferred && rule.prefer.includes(channel.config.id)) {
-      const skipped = route.open.length > 0 ? `; ${route.open.join(', ')} circuit open` : '';
-      return `${policyPrefix}prefer ${channel.config.id} for ${method} ${currency} ${amount} by ${where}${skipped}`;
-    }
-    const dropped = rule.exclude?.length ? `, excluding ${rule.exclude.join(', ')}` : '';
-    return `${policyPrefix}${where}${dropped}; ${base}`;
-  };
   const channels = ordered.slice(0, limits.payment_attempts_max).map((channel, at) => ({
     channel,
-    routing_reason: at === 0 ? firstReason(channel) : `failover #${at}: previous channel certainly did not charge`,
+    routing_reason: at === 0 ? firstChoiceReason(route, channel, method, currency, preferred) : `failover #${at}: previous channel certainly did not charge`,
   }));
-  return { channels, choice: { policy_version: policy?.version ?? null, arm } };
+  return { channels, choice: { policy_version: null, arm: null } };
 }
 
 function unavailable(ctx: AppContext, method: ChannelMethod, currency: string, amount: bigint): ClearwayError {
@@ -124,7 +107,7 @@ interface StartedPayment {
 async function recordRiskDecline(ctx: AppContext, merchantId: string, body: PaymentRequest, order: OrderFacts, risk: StoredRiskAssessment, now: Date): Promise<StartedPayment | null> {
   const payment: PaymentRow = {
     id: newId('payment'), merchant_id: merchantId, order_id: body.order_id, status: 'failed', amount: order.amount_total, currency: order.currency,
-    method: body.method, channel: null, amount_captured: 0n, amount_refunded: 0n, amount_refund_pending: 0n, failure_code: 'risk_declined',
+    method: body.method, channel: null, amount_captured: 0n, amount_refunded: 0n, amount_refund_pending: 0n, fee_amount: null, channel_fee_amount: null, failure_code: 'risk_declined',
     failure_message: `Declined by risk rules: ${risk.reasons.join(', ')}.`, next_action: null, risk, payment_method_data: body.payment_method_data ?? {},
     version: 1, created_at: now, updated_at: now,
   };
@@ -159,12 +142,12 @@ async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRe
     }
     // The payment id exists before planning: the experiment arm is a hash of it.
     const paymentId = newId('payment');
-    const { channels: plan, choice } = planRoute(ctx, body.method, order.currency, order.amount_total, body.preferred_channel, { policy, paymentId });
+    const { channels: plan, choice } = planRoute(ctx, body.method, order.currency, order.amount_total, body.preferred_channel, { policy, paymentId, risk });
     const first = plan[0];
     if (first === undefined) throw unavailable(ctx, body.method, order.currency, order.amount_total);
     const payment: PaymentRow = {
       id: paymentId, merchant_id: merchantId, order_id: body.order_id, status: 'processing', amount: order.amount_total, currency: order.currency,
-      method: body.method, channel: first.channel.config.id, amount_captured: 0n, amount_refunded: 0n, amount_refund_pending: 0n, failure_code: null,
+      method: body.method, channel: first.channel.config.id, amount_captured: 0n, amount_refunded: 0n, amount_refund_pending: 0n, fee_amount: null, channel_fee_amount: null, failure_code: null,
       failure_message: null, next_action: null, risk, payment_method_data: body.payment_method_data ?? {}, version: 1, created_at: now, updated_at: now,
     };
     const attemptId = newId('attempt');

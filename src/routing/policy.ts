@@ -1,18 +1,22 @@
 // Routing policies (DESIGN.md "Routing and risk"): data, per merchant, versioned.
 //
 // A policy is an ordered list of rules; the first rule whose conditions all hold for the payment
-// (method, currency, amount within amount_min..amount_max, bounds inclusive; a condition left
-// out always holds) decides: its `exclude`d channels are dropped from the candidates, its
-// `prefer`red ones come first in the listed order, the rest follow in the registry's order.
-// Only candidates the registry offers (supporting the method, currency and amount, circuit not
-// open) are ever reordered: a policy never adds a channel. A request's `preferred_channel` (the
-// customer's choice) still comes first unless the policy excludes it.
+// (method, currency, amount within amount_min..amount_max, bounds inclusive, the time window of
+// `hours` and `days` (time-window.ts) at the app clock's now; a condition left out always holds)
+// decides: its `exclude`d channels are dropped from the candidates and the rest are ranked
+// (rank.ts) by the criteria in its `rank_by` order, the preference criterion putting the
+// request's `preferred_channel` (the customer's choice) first and the rule's `prefer`red ones
+// next in the listed order. No rule matching: ranked by the default criteria. Only candidates
+// the registry offers (supporting the method, currency and amount, circuit not open) are ever
+// ranked: a policy never adds a channel.
 //
 // An experiment splits traffic between the policy's `rules` (arm a) and `experiment.rules_b`
 // (arm b): arm b when the first 4 bytes of sha256(payment id), as an unsigned integer, mod 100
 // are below `percent_b`. The same payment id always lands in the same arm.
 import { createHash } from 'node:crypto';
 import type { ChannelMethod } from '../channels/contract.ts';
+import type { RankCriterion } from './rank.ts';
+import { describeTimeWindow, timeWindowHolds, timeWindowRejection, type RuleHours, type Weekday } from './time-window.ts';
 
 export interface RoutingRule {
   readonly method?: ChannelMethod;
@@ -21,6 +25,12 @@ export interface RoutingRule {
   readonly amount_max?: number;
   readonly prefer: readonly string[];
   readonly exclude?: readonly string[];
+  /** Criteria in precedence order; those left out follow in the default order (rank.ts). */
+  readonly rank_by?: readonly RankCriterion[];
+  /** Local time of day the rule holds in (time-window.ts). */
+  readonly hours?: RuleHours;
+  /** Local weekdays the rule holds on, in hours.time_zone (UTC without hours). */
+  readonly days?: readonly Weekday[];
 }
 
 export interface RoutingExperiment {
@@ -53,21 +63,26 @@ export function rulesOfArm(policy: RoutingPolicy, arm: RoutingArm | null): reado
   return arm === 'b' && policy.experiment ? policy.experiment.rules_b : policy.rules;
 }
 
-export function ruleMatches(rule: RoutingRule, method: ChannelMethod, currency: string, amount: bigint): boolean {
+/** Whether the rule's conditions all hold; `now` is the app clock's (time windows). */
+export function ruleMatches(rule: RoutingRule, method: ChannelMethod, currency: string, amount: bigint, now: Date): boolean {
   return (
     (rule.method === undefined || rule.method === method) &&
     (rule.currency === undefined || rule.currency === currency) &&
     (rule.amount_min === undefined || amount >= BigInt(rule.amount_min)) &&
-    (rule.amount_max === undefined || amount <= BigInt(rule.amount_max))
+    (rule.amount_max === undefined || amount <= BigInt(rule.amount_max)) &&
+    timeWindowHolds(rule.hours, rule.days, now)
   );
 }
 
-/** A rule's conditions in words, for routing_reason: `card USD 0..100000`. */
+/** A rule's conditions in words, for routing_reason: `card USD 0..100000 22:00-06:00 Asia/Shanghai`. */
 export function describeRule(rule: RoutingRule): string {
   const parts = [rule.method ?? 'any method', rule.currency ?? 'any currency'];
   if (rule.amount_min !== undefined || rule.amount_max !== undefined) parts.push(`${rule.amount_min ?? 0}..${rule.amount_max ?? 'max'}`);
+  if (rule.hours !== undefined || rule.days !== undefined) parts.push(describeTimeWindow(rule.hours, rule.days));
   return parts.join(' ');
 }
+
+export type PolicyRejectionCode = 'invalid_param' | 'unsupported_currency' | 'unsupported_time_zone' | 'time_window_empty';
 
 /** Where a PUT's rules go wrong beyond the schema: unknown channels, amount ranges, currencies. */
 export function policyRejection(
@@ -75,7 +90,7 @@ export function policyRejection(
   experiment: RoutingExperiment | null,
   knownChannel: (id: string) => boolean,
   supportedCurrency: (code: string) => boolean,
-): { code: 'invalid_param' | 'unsupported_currency'; param: string; message: string } | null {
+): { code: PolicyRejectionCode; param: string; message: string } | null {
   const check = (list: readonly RoutingRule[], prefix: string) => {
     for (const [index, rule] of list.entries()) {
       const at = `${prefix}[${index}]`;
@@ -88,6 +103,8 @@ export function policyRejection(
           if (!knownChannel(id)) return { code: 'invalid_param' as const, param: `${at}.${key}[${position}]`, message: `No channel ${id}.` };
         }
       }
+      const window = timeWindowRejection(rule.hours);
+      if (window) return { code: window.code, param: `${at}.${window.field}`, message: window.message };
       const excluded = rule.exclude ?? [];
       const both = rule.prefer.findIndex((id) => excluded.includes(id));
       if (both >= 0) return { code: 'invalid_param' as const, param: `${at}.prefer[${both}]`, message: `Channel ${rule.prefer[both]} is both preferred and excluded.` };

@@ -8,6 +8,8 @@ import { merchantIdOf, type AppContext } from '../http/context.ts';
 import { amountOrZeroSchema, currencySchema, errorResponses, jsonTime } from '../http/schemas.ts';
 import { normalizeRules, policyRejection, type RoutingExperiment, type RoutingPolicy, type RoutingRule } from './policy.ts';
 import { experimentReport, forgetRoutingPolicy, readRoutingPolicy, writeRoutingPolicy } from './store.ts';
+import { rankCriteria } from './rank.ts';
+import { hoursFromPattern, hoursToPattern, weekdays } from './time-window.ts';
 
 const channelListSchema = {
   type: 'array',
@@ -27,6 +29,18 @@ const ruleSchema = {
     amount_max: amountOrZeroSchema,
     prefer: channelListSchema,
     exclude: channelListSchema,
+    rank_by: { type: 'array', maxItems: rankCriteria.length, uniqueItems: true, items: { type: 'string', enum: [...rankCriteria] } },
+    hours: {
+      type: 'object',
+      required: ['from', 'to'],
+      additionalProperties: false,
+      properties: {
+        from: { type: 'string', pattern: hoursFromPattern },
+        to: { type: 'string', pattern: hoursToPattern },
+        time_zone: { type: 'string', minLength: 1, maxLength: limits.routing_time_zone_length_max },
+      },
+    },
+    days: { type: 'array', minItems: 1, maxItems: weekdays.length, uniqueItems: true, items: { type: 'string', enum: [...weekdays] } },
   },
 } as const;
 
@@ -59,10 +73,31 @@ const policyResponseSchema = {
   },
 } as const;
 
+const armCostSchema = {
+  type: 'object',
+  required: ['currency', 'succeeded', 'channel_fee_total', 'channel_fee_average'],
+  properties: { currency: { type: 'string' }, succeeded: { type: 'integer' }, channel_fee_total: { type: 'integer' }, channel_fee_average: { type: 'integer' } },
+} as const;
+
+const armLatencySchema = {
+  type: ['object', 'null'],
+  required: ['count', 'p50', 'p95'],
+  properties: { count: { type: 'integer' }, p50: { type: 'number' }, p95: { type: 'number' } },
+} as const;
+
 const armSchema = {
   type: 'object',
-  required: ['arm', 'count', 'succeeded', 'success_rate'],
-  properties: { arm: { type: 'string', enum: ['a', 'b'] }, count: { type: 'integer' }, succeeded: { type: 'integer' }, success_rate: { type: ['number', 'null'] } },
+  required: ['arm', 'count', 'succeeded', 'success_rate', 'cost', 'latency_ms'],
+  properties: {
+    arm: { type: 'string', enum: ['a', 'b'] },
+    count: { type: 'integer' },
+    succeeded: { type: 'integer' },
+    success_rate: { type: ['number', 'null'] },
+    /** Channel fees of the arm's succeeded payments, per currency (minor units). */
+    cost: { type: 'array', items: armCostSchema },
+    /** Creation to final, in milliseconds, over the arm's final payments; null before any. */
+    latency_ms: armLatencySchema,
+  },
 } as const;
 
 const experimentResponseSchema = {
@@ -99,7 +134,7 @@ export function registerRoutingRoutes(app: FastifyInstance, ctx: AppContext): vo
         tags: ['routing'],
         summary: 'Replace the routing policy with a new version; it applies to every process within 1 s.',
         body: policyRequestSchema,
-        response: { 200: policyResponseSchema, ...errorResponses('unknown_param', 'missing_param', 'unsupported_currency') },
+        response: { 200: policyResponseSchema, ...errorResponses('unknown_param', 'missing_param', 'unsupported_currency', 'unsupported_time_zone', 'time_window_empty') },
       },
     },
     async (request) => {
@@ -118,7 +153,7 @@ export function registerRoutingRoutes(app: FastifyInstance, ctx: AppContext): vo
     '/v1/routing/experiment',
     {
       config: { auth: 'merchant' },
-      schema: { tags: ['routing'], summary: 'Payments, successes and success rate per arm of the policy in force.', response: { 200: experimentResponseSchema, ...errorResponses() } },
+      schema: { tags: ['routing'], summary: 'Payments, successes, success rate, channel fees per currency and latency per arm of the policy in force.', response: { 200: experimentResponseSchema, ...errorResponses() } },
     },
     async (request) => {
       const merchantId = merchantIdOf(request.principal);

@@ -87,25 +87,80 @@ export function forgetRoutingPolicy(ctx: AppContext, merchantId: string): void {
   caches.get(ctx)?.delete(merchantId);
 }
 
+export interface ArmCost {
+  readonly currency: string;
+  /** Succeeded payments in this currency. */
+  readonly succeeded: number;
+  /** Sum of what the channels charged us for them (payments.channel_fee_amount, fixed at capture), minor units. */
+  readonly channel_fee_total: number;
+  /** channel_fee_total / succeeded, rounded HALF_UP to the minor unit. */
+  readonly channel_fee_average: number;
+}
+
+export interface ArmLatency {
+  /** Final (succeeded or failed) payments measured. */
+  readonly count: number;
+  /** From the payment's creation to the last change of its attempts, in milliseconds (app clock). */
+  readonly p50: number;
+  readonly p95: number;
+}
+
 export interface ArmReport {
   readonly arm: 'a' | 'b';
   readonly count: number;
   readonly succeeded: number;
   /** succeeded / count; null before any payment. */
   readonly success_rate: number | null;
+  /** Per currency, in currency order. */
+  readonly cost: ArmCost[];
+  /** Null before any final payment. */
+  readonly latency_ms: ArmLatency | null;
 }
 
-/** Payments per arm of one policy version, and how many succeeded. */
+type Count = bigint | number | string;
+
+/** A SQL integer aggregate (count, sum) as a safe JS integer. */
+function integerOf(value: Count | null | undefined): number {
+  const n = BigInt(String(value ?? 0));
+  if (n < 0n || n > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`assertion failed: report figure ${n} within the safe integers`);
+  return Number(n);
+}
+
+/** Rounds to 0.1 ms. */
+const tenths = (ms: number | string): number => Math.round(Number(ms) * 10) / 10;
+
+/** Payments per arm of one policy version, how many succeeded, their channel fees per currency and their latency. */
 export async function experimentReport(db: Queryable, merchantId: string, version: number): Promise<ArmReport[]> {
-  const { rows } = await db.query<{ arm: 'a' | 'b'; count: bigint | number | string; succeeded: bigint | number | string }>(
-    `SELECT routing_arm AS arm, count(*) AS count, count(*) FILTER (WHERE status = 'succeeded') AS succeeded
-     FROM payments WHERE merchant_id = $1 AND routing_policy_version = $2 AND routing_arm IS NOT NULL GROUP BY routing_arm`,
+  // One statement for the counts and the fees, so that they agree with each other.
+  const { rows } = await db.query<{ arm: 'a' | 'b'; currency: string; count: Count; succeeded: Count; fee_total: Count }>(
+    `SELECT routing_arm AS arm, currency, count(*) AS count, count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
+       COALESCE(sum(channel_fee_amount) FILTER (WHERE status = 'succeeded'), 0) AS fee_total
+     FROM payments WHERE merchant_id = $1 AND routing_policy_version = $2 AND routing_arm IS NOT NULL
+     GROUP BY routing_arm, currency ORDER BY currency`,
+    [merchantId, version],
+  );
+  // Latency of final payments: creation to the last change of an attempt (its outcome recorded).
+  const latencies = await db.query<{ arm: 'a' | 'b'; count: Count; p50: number | string; p95: number | string }>(
+    `SELECT arm, count(*) AS count, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95
+     FROM (SELECT p.routing_arm AS arm, (EXTRACT(EPOCH FROM (max(a.updated_at) - p.created_at)) * 1000)::float8 AS ms
+           FROM payments p JOIN attempts a ON a.payment_id = p.id
+           WHERE p.merchant_id = $1 AND p.routing_policy_version = $2 AND p.routing_arm IS NOT NULL AND p.status IN ('succeeded', 'failed')
+           GROUP BY p.id, p.routing_arm, p.created_at) final
+     GROUP BY arm`,
     [merchantId, version],
   );
   return (['a', 'b'] as const).map((arm) => {
-    const row = rows.find((r) => r.arm === arm);
-    const count = Number(row?.count ?? 0);
-    const succeeded = Number(row?.succeeded ?? 0);
-    return { arm, count, succeeded, success_rate: count === 0 ? null : succeeded / count };
+    const mine = rows.filter((r) => r.arm === arm);
+    const count = mine.reduce((sum, r) => sum + integerOf(r.count), 0);
+    const succeeded = mine.reduce((sum, r) => sum + integerOf(r.succeeded), 0);
+    const cost = mine.filter((r) => integerOf(r.succeeded) > 0).map((r) => {
+      const n = BigInt(String(r.succeeded));
+      const total = BigInt(String(r.fee_total));
+      return { currency: r.currency, succeeded: integerOf(r.succeeded), channel_fee_total: integerOf(total), channel_fee_average: integerOf((2n * total + n) / (2n * n)) };
+    });
+    const latency = latencies.rows.find((r) => r.arm === arm);
+    const latency_ms = latency ? { count: integerOf(latency.count), p50: tenths(latency.p50), p95: tenths(latency.p95) } : null;
+    if (succeeded > count || (latency_ms !== null && latency_ms.p50 > latency_ms.p95)) throw new Error(`assertion failed: arm ${arm}'s report is consistent`);
+    return { arm, count, succeeded, success_rate: count === 0 ? null : succeeded / count, cost, latency_ms };
   });
 }

@@ -8,6 +8,12 @@ import { refundLateSuccesses } from '../payments/late-success.ts';
 import { repairAttempts, repairRefunds } from '../payments/repair.ts';
 import { relayOutboxEvents } from '../webhooks/relay.ts';
 import { deliverWebhooks } from '../webhooks/delivery.ts';
+import { settlementLimits } from '../settlement/limits.ts';
+import { runSettlementWorker, settlementDepsOf } from '../settlement/worker.ts';
+import { runFinanceConsumer } from '../stream/consumer.ts';
+import { runFinanceConsistency } from '../stream/maintenance.ts';
+import { schedulePayouts } from '../payouts/service.ts';
+import { pollBankStatusFiles, submitPayouts } from '../payouts/worker.ts';
 
 export interface Worker {
   readonly name: string;
@@ -23,7 +29,13 @@ export const workers: readonly Worker[] = [
   { name: 'abandoned_payments', intervalMs: 30_000, run: (ctx) => closeAbandonedPayments(ctx) },
   { name: 'outbox_relay', intervalMs: 1_000, run: (ctx) => relayOutboxEvents(ctx) },
   { name: 'webhook_delivery', intervalMs: 1_000, run: (ctx) => deliverWebhooks(ctx) },
+  { name: 'finance_consumer', intervalMs: 1_000, run: (ctx) => runFinanceConsumer(ctx) },
+  { name: 'finance_consistency', intervalMs: 600_000, run: (ctx) => runFinanceConsistency(ctx) },
   { name: 'idempotency_purge', intervalMs: 3_600_000, run: (ctx) => purgeIdempotencyKeys(ctx) },
+  { name: 'settlement', intervalMs: settlementLimits.worker_interval_ms, run: (ctx) => runSettlementWorker(settlementDepsOf(ctx)) },
+  { name: 'payout_schedule', intervalMs: 60_000, run: (ctx) => schedulePayouts(ctx) },
+  { name: 'payout_submit', intervalMs: 1_000, run: (ctx) => submitPayouts(ctx) },
+  { name: 'payout_status_files', intervalMs: 5_000, run: (ctx) => pollBankStatusFiles(ctx) },
 ];
 
 export function startWorkers(ctx: AppContext, list: readonly Worker[] = workers): () => Promise<void> {

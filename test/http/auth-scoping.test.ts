@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, stores, type TestApp } from '../support/harness.ts';
 import { relayOutboxEvents } from '../../src/webhooks/relay.ts';
+import { capture } from '../settlement/support.ts';
+import { bankAccount } from '../payouts/support.ts';
 
 // Every query is scoped to the key's merchant: another merchant's id answers 404, exactly like an
 // id that does not exist. This suite walks every route of the OpenAPI document, so a new route
@@ -29,6 +31,17 @@ describe.each(stores)('keys and merchant scoping on %s', (store) => {
     await relayOutboxEvents(t.app.ctx);
     const deliveries = await t.request('GET', `/v1/webhook_endpoints/${endpoint.body.id}/deliveries`, { key: alice.key });
     ids.webhookDelivery = deliveries.body.data[0].id;
+    // Yesterday's capture settled, then paid out: a settlement batch and a payout of Alice's.
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    await capture(t.app.ctx.db, alice.id, `${yesterday}T12:00:00.000Z`, 5_000n, 150n, 'EUR');
+    const run = await t.request('POST', '/v1/admin/settlements/run', { key: t.adminKey, body: { date: yesterday, merchant_id: alice.id } });
+    const settlements = await t.request('GET', '/v1/settlements', { key: alice.key });
+    if (run.status !== 200 || settlements.body.data.length !== 1) throw new Error(`settlement set-up failed: ${run.status} ${JSON.stringify(run.body)}`);
+    ids.settlement = settlements.body.data[0].id;
+    await t.request('PUT', '/v1/payout_settings', { key: alice.key, body: { schedule: 'manual', minimum_amount: 0, currency: 'EUR', bank_account: bankAccount() } });
+    const payout = await t.request('POST', '/v1/payouts', { key: alice.key, body: { currency: 'EUR', amount: 1_000 } });
+    if (payout.status !== 201) throw new Error(`payout set-up failed: ${payout.status} ${JSON.stringify(payout.body)}`);
+    ids.payout = payout.body.id;
   });
   afterAll(async () => t?.close());
 
@@ -46,6 +59,10 @@ describe.each(stores)('keys and merchant scoping on %s', (store) => {
     ['POST', `/v1/webhook_endpoints/${ids.webhookEndpoint}/disable`, undefined, 404],
     ['GET', `/v1/webhook_endpoints/${ids.webhookEndpoint}/deliveries`, undefined, 404],
     ['POST', `/v1/webhook_deliveries/${ids.webhookDelivery}/redeliver`, undefined, 404],
+    ['GET', `/v1/settlements/${ids.settlement}`, undefined, 404],
+    ['GET', `/v1/settlements/${ids.settlement}/statement.json`, undefined, 404],
+    ['GET', `/v1/settlements/${ids.settlement}/statement.csv`, undefined, 404],
+    ['GET', `/v1/payouts/${ids.payout}`, undefined, 404],
   ];
 
   it('answers 404 for another merchant\'s object, with the same body as a missing one', async () => {
@@ -53,7 +70,7 @@ describe.each(stores)('keys and merchant scoping on %s', (store) => {
       const theirs = await t.request(method, path, { key: bob.key, body });
       expect(theirs.status, `${method} ${path}`).toBe(status);
       expect(theirs.body.error.code).toBe('not_found');
-      const missingPath = path.replace(/(ord|pay|cpn|whe|whd)_[0-9a-z]{24}/, (m) => `${m.slice(0, 4)}${'0'.repeat(24)}`);
+      const missingPath = path.replace(/(ord|pay|cpn|whe|whd|stl|po)_[0-9a-z]{24}/, (m) => `${m.slice(0, m.indexOf('_') + 1)}${'0'.repeat(24)}`);
       const missingBody = body && typeof body === 'object' && 'order_id' in body ? { ...body, order_id: `ord_${'0'.repeat(24)}` } : body;
       const missing = await t.request(method, missingPath, { key: bob.key, body: missingBody });
       expect(missing.status, `${method} ${missingPath}`).toBe(404);
@@ -89,7 +106,7 @@ describe.each(stores)('keys and merchant scoping on %s', (store) => {
       for (const method of Object.keys(item)) operations.push([method.toUpperCase(), path]);
     }
     expect(operations.length).toBeGreaterThan(10);
-    const publicRoutes = new Set(['POST /notify/{channel}', 'GET /sandbox/{channel}/ledger']);
+    const publicRoutes = new Set(['POST /notify/{channel}', 'POST /notify/bank/{bank}', 'GET /sandbox/{channel}/ledger']);
     for (const [method, template] of operations) {
       if (publicRoutes.has(`${method} ${template}`) || template.startsWith('/sandbox/card_a/')) continue;
       const path = template
@@ -103,12 +120,12 @@ describe.each(stores)('keys and merchant scoping on %s', (store) => {
       const wrong = await t.request(method, path, { key: 'sk_test_wrong', body });
       expect(wrong.status, `${method} ${path} wrong key`).toBe(401);
       // Admin-only routes refuse a merchant key; the sandbox's payer simulation takes any valid key.
-      if (template.startsWith('/v1/merchants') || (template.startsWith('/sandbox/') && !template.includes('/pay/'))) {
+      if (template.startsWith('/v1/merchants') || template.startsWith('/v1/admin/') || (template.startsWith('/sandbox/') && !template.includes('/pay/'))) {
         const forbidden = await t.request(method, path, { key: alice.key, body });
         expect(forbidden.status, `${method} ${path} merchant key`).toBe(403);
       }
     }
-    const covered = new Set(crossMerchantCases().map(([m, p]) => `${m} ${p.replace(/(cpn|ord|pay|whe|whd)_[0-9a-z]{24}/, '{id}')}`));
+    const covered = new Set(crossMerchantCases().map(([m, p]) => `${m} ${p.replace(/(cpn|ord|pay|whe|whd|stl|po)_[0-9a-z]{24}/, '{id}')}`));
     const merchantRoutes = operations.filter(([m, p]) => p.includes('{id}') && !p.startsWith('/v1/merchants')).map(([m, p]) => `${m} ${p}`);
     for (const route of merchantRoutes) expect(covered.has(route), `scoping case for ${route}`).toBe(true);
   });

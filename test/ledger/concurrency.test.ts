@@ -91,6 +91,9 @@ describe.runIf(process.env.TEST_DATABASE_URL)('ledger under concurrency on postg
       ['entries_balance', true, `${entries} entries balance`],
       ['balances_equal_postings', true, expect.stringMatching(/account rows equal/)],
       ['trial_balance', true, 'balances sum to zero in every currency'],
+      // Entries posted directly, not by payments or refunds: none keyed capture:/refund:.
+      ['captures_match_payments', true, expect.any(String)],
+      ['refunds_match_refunds', true, expect.any(String)],
     ]);
   }, 120_000);
 

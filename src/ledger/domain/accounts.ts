@@ -51,7 +51,11 @@ export const chartOfAccounts: Readonly<Record<AccountType, AccountRule>> = Objec
   fee_revenue: { ownerKind: 'platform', normalBalance: 'credit', allowNegative: true, slots: ledgerLimits.fee_revenue_slots, meaning: 'our fees' },
   channel_fee_expense: { ownerKind: 'channel', normalBalance: 'debit', allowNegative: true, slots: 1, meaning: 'what channels charge us' },
   payout_in_transit: { ownerKind: 'merchant', normalBalance: 'credit', allowNegative: false, slots: 1, meaning: 'sent to a bank, not yet confirmed' },
-  bank_cash: { ownerKind: 'bank', normalBalance: 'debit', allowNegative: false, slots: 1, meaning: 'our bank accounts' },
+  // bank_cash may go negative: it is the platform's position at the bank as the ledger knows it.
+  // Payouts credit it as soon as a bank pays; it is debited only when reconciliation books the
+  // channels' settlements to our bank (Dr bank_cash / Cr channel_receivable), which comes later,
+  // so until then the ledger shows the bank account below zero (docs/payouts.md).
+  bank_cash: { ownerKind: 'bank', normalBalance: 'debit', allowNegative: true, slots: 1, meaning: 'our bank accounts' },
 });
 
 for (const rule of Object.values(chartOfAccounts)) {

@@ -70,13 +70,21 @@ export interface CaptureInput {
   readonly gross: Money;
   /** Our fee, already computed by the merchant's pricing; 0 <= fee <= gross. */
   readonly fee: Money;
+  /** What the channel charges us for it (its fee schedule); absent: nothing. */
+  readonly channelFee?: Money;
 }
 
-/** Payment success: Dr channel_receivable / Cr merchant_pending (gross); Dr merchant_pending / Cr fee_revenue (fee). */
+/**
+ * Payment success: Dr channel_receivable / Cr merchant_pending (gross); Dr merchant_pending /
+ * Cr fee_revenue (fee); and the channel's own fee, Dr channel_fee_expense / Cr channel_receivable
+ * (the channel pays us the gross less its fee).
+ */
 export function captureEntry(input: CaptureInput): EntryDraft {
   const { gross, fee } = input;
-  assert(gross.currency === fee.currency, 'capture: gross and fee in one currency');
+  const channelFee = input.channelFee ?? money(0n, gross.currency);
+  assert(gross.currency === fee.currency && channelFee.currency === gross.currency, 'capture: gross and fees in one currency');
   assert(gross.amount > 0n && fee.amount >= 0n && fee.amount <= gross.amount, 'capture: 0 < gross, 0 <= fee <= gross');
+  assert(channelFee.amount >= 0n && channelFee.amount <= gross.amount, 'capture: 0 <= channel fee <= gross');
   const receivable = account('channel_receivable', input.channel, gross.currency);
   const pending = account('merchant_pending', input.merchantId, gross.currency);
   const draft = entryDraft({
@@ -84,7 +92,11 @@ export function captureEntry(input: CaptureInput): EntryDraft {
     kind: 'capture',
     merchantId: input.merchantId,
     reverses: null,
-    postings: [...transfer(receivable, pending, gross.amount), ...transfer(pending, feeRevenueAccount(gross.currency), fee.amount)],
+    postings: [
+      ...transfer(receivable, pending, gross.amount),
+      ...transfer(pending, feeRevenueAccount(gross.currency), fee.amount),
+      ...transfer(account('channel_fee_expense', input.channel, gross.currency), receivable, channelFee.amount),
+    ],
   });
   assert(netOf(draft, pending) === -(gross.amount - fee.amount), 'capture: the merchant is credited gross minus fee');
   return draft;
@@ -187,5 +199,65 @@ export function reversalEntry(original: PostedEntry, eventId: string): EntryDraf
     postings: original.postings.map((p) => ({ account: p.account, amount: -p.amount, slot: p.slot })),
   });
   for (const [currency, total] of totalsByCurrency(original.postings)) assert(total === 0n, `reversal: the original balances in ${currency}`);
+  return draft;
+}
+
+// ---------------------------------------------------------------- payouts (docs/payouts.md)
+
+export interface PayoutEntryInput {
+  /** The payout id: one entry per payout. */
+  readonly eventId: string;
+  readonly merchantId: string;
+  readonly amount: Money;
+}
+
+/** One payout movement of `amount`: Dr `debit` / Cr `credit`, of `kind`, asserting who is credited what. */
+function payoutMovement(kind: 'payout' | 'payout_paid' | 'payout_return', input: PayoutEntryInput, debit: AccountRef, credit: AccountRef): EntryDraft {
+  assert(input.amount.amount > 0n, `${kind}: a positive amount`);
+  const draft = entryDraft({ eventId: input.eventId, kind, merchantId: input.merchantId, reverses: null, postings: transfer(debit, credit, input.amount.amount) });
+  assert(netOf(draft, credit) === -input.amount.amount && netOf(draft, debit) === input.amount.amount, `${kind}: ${accountId(credit)} is credited the amount`);
+  return draft;
+}
+
+/** A payout is created: Dr merchant_available / Cr payout_in_transit (the floor of merchant_available refuses more than it holds). */
+export function payoutEntry(input: PayoutEntryInput): EntryDraft {
+  const { merchantId, amount } = input;
+  return payoutMovement('payout', input, account('merchant_available', merchantId, amount.currency), account('payout_in_transit', merchantId, amount.currency));
+}
+
+export interface PayoutBankInput extends PayoutEntryInput {
+  /** The bank channel that paid (or returned) it. */
+  readonly bank: string;
+}
+
+/** A bank confirms it paid: Dr payout_in_transit / Cr bank_cash:{bank}. */
+export function payoutPaidEntry(input: PayoutBankInput): EntryDraft {
+  const { merchantId, amount } = input;
+  return payoutMovement('payout_paid', input, account('payout_in_transit', merchantId, amount.currency), account('bank_cash', input.bank, amount.currency));
+}
+
+/** A paid payout bounces back later: Dr bank_cash:{bank} / Cr merchant_available (the money is the merchant's again). */
+export function payoutReturnEntry(input: PayoutBankInput): EntryDraft {
+  const { merchantId, amount } = input;
+  return payoutMovement('payout_return', input, account('bank_cash', input.bank, amount.currency), account('merchant_available', merchantId, amount.currency));
+}
+
+// ---------------------------------------------------------------- settlement (docs/settlement.md)
+
+export interface SettlementEntryInput {
+  /** `settlement:{merchant}:{currency}:{date}`: one entry per batch. */
+  readonly eventId: string;
+  readonly merchantId: string;
+  /** The batch's amount settled (> 0; a day that settles nothing posts nothing). */
+  readonly amount: Money;
+}
+
+/** A settlement batch closes: Dr merchant_pending / Cr merchant_available (the net settled). */
+export function settlementEntry(input: SettlementEntryInput): EntryDraft {
+  assert(input.amount.amount > 0n, 'settlement: a positive amount');
+  const pending = account('merchant_pending', input.merchantId, input.amount.currency);
+  const available = account('merchant_available', input.merchantId, input.amount.currency);
+  const draft = entryDraft({ eventId: input.eventId, kind: 'settlement', merchantId: input.merchantId, reverses: null, postings: transfer(pending, available, input.amount.amount) });
+  assert(netOf(draft, available) === -input.amount.amount, 'settlement: the merchant\'s available balance is credited the amount');
   return draft;
 }

@@ -8,6 +8,7 @@ export const webhookEventTypes = [
   'payment.created', 'payment.requires_action', 'payment.succeeded', 'payment.failed', 'payment.canceled', 'payment.late_success',
   'payment.late_success_refunded', 'payment.late_success_refund_failed',
   'refund.created', 'refund.succeeded', 'refund.failed',
+  'payout.created', 'payout.submitted', 'payout.paid', 'payout.failed', 'payout.returned',
 ] as const satisfies readonly EventType[];
 
 // Compile-time check that the list is complete: a new EventType not listed here fails to build.
