@@ -34,7 +34,9 @@ const benchPolicy: RoutingPolicy = {
 
 export async function measureRoutingDecision(): Promise<LatencySummary> {
   const logger = pino({ level: 'silent' });
-  const channels = await configureSandboxChannels(systemClock, logger, { settings: resilienceSettings(limits.channel_circuit_half_open_ms_default), metrics: createMetrics() });
+  const channels = await configureSandboxChannels({
+    resilience: { settings: resilienceSettings(limits.channel_circuit_half_open_ms_default), metrics: createMetrics() }, timeoutMs: limits.channel_call_timeout_ms, clock: systemClock, logger,
+  });
   channels.attach('http://127.0.0.1:9');
   try {
     const ctx = { channels: channels.registry, clock: systemClock } as unknown as AppContext; // planChannels reads only ctx.channels and ctx.clock

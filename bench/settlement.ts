@@ -5,7 +5,9 @@
 // the sum of RssAnon over the server's processes, so shared_buffers are not counted) against
 // the targets: under 10 s, under 512 MB.
 //
-// Alone: node --import tsx bench/settlement.ts [--transactions 1000000] [--merchants 1]
+// In the CLI: clearway bench settlement [--transactions N] [--merchants M] [--check] (without
+// --merchants: both shapes, 1 merchant then 100). Alone, one shape:
+// node --import tsx bench/settlement.ts [--transactions 1000000] [--merchants 1]
 // From code: runSettlementBenchmark({ transactions, merchants }) -> SettlementBenchResult
 
 import { readFileSync, readdirSync } from 'node:fs';
@@ -47,6 +49,14 @@ export interface SettlementBenchResult {
 }
 
 const defaults: SettlementBenchOptions = { transactions: 1_000_000, merchants: 1, check: false };
+/** The shapes `clearway bench settlement` runs without --merchants: one batch of everything, and 100 batches. */
+export const settlement_default_shapes: readonly number[] = [1, 100];
+
+export const settlementBenchUsage = `usage: clearway bench settlement [--transactions N] [--merchants M] [--check]
+
+  --transactions N   captures in the settled day (default 1000000)
+  --merchants M      merchants they are spread over (default: two runs, 1 merchant then 100)
+  --check            run the full ledger check after loading (not timed)`;
 const transactions_max = 10_000_000;
 const merchants_max = 10_000;
 const targets = { settle_seconds_max: 10, memory_mb_max: 512 };

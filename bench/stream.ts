@@ -8,6 +8,7 @@
 // finance consumer runs until its lag is 0 (consume rate: read, deduplicated and projected).
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { startApp, type RunningApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
@@ -130,16 +131,27 @@ async function writeEvents(app: RunningApp, events: number, merchants: number): 
   }
 }
 
-function argument(argv: readonly string[], name: string): number | undefined {
-  const index = argv.indexOf(name);
-  return index >= 0 && argv[index + 1] !== undefined ? Number(argv[index + 1]) : undefined;
+export const streamBenchUsage = `usage: clearway bench stream [--events N] [--merchants N] [--no-nats]
+
+  --events N      payment.succeeded events written to the outbox, then published and consumed (default 20000)
+  --merchants N   merchants the events are spread over (default 50)
+  --no-nats       the embedded mode only (by default NATS runs too when nats-server is installed)`;
+
+/** Flags of `clearway bench stream` (the numbers are checked by runStreamBenchmark). */
+export function parseStreamBenchOptions(argv: readonly string[]): StreamBenchmarkOptions {
+  const { values } = parseArgs({
+    args: [...argv], strict: true, allowPositionals: false,
+    options: { events: { type: 'string' }, merchants: { type: 'string' }, 'no-nats': { type: 'boolean' } },
+  });
+  return {
+    ...(values.events === undefined ? {} : { events: Number(values.events) }),
+    ...(values.merchants === undefined ? {} : { merchants: Number(values.merchants) }),
+    ...(values['no-nats'] === true ? { nats: false } : {}),
+  };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const argv = process.argv.slice(2);
-  const events = argument(argv, '--events');
-  const merchants = argument(argv, '--merchants');
-  runStreamBenchmark({ ...(events === undefined ? {} : { events }), ...(merchants === undefined ? {} : { merchants }) }).then(
+  runStreamBenchmark(parseStreamBenchOptions(process.argv.slice(2))).then(
     () => process.exit(0),
     (error: unknown) => {
       console.error(error);

@@ -22,6 +22,10 @@ export interface Config {
    * closed at its channel and canceled (CLEARWAY_ACTION_TTL_SECONDS).
    */
   readonly actionTtlSeconds: number;
+  /** Channel accounts at the real providers, when the sandbox is off (CLEARWAY_CHANNELS_FILE; docs/channels.md). */
+  readonly channelsFile: string | null;
+  /** How long one call to a channel may take before its outcome is unknown (CLEARWAY_CHANNEL_TIMEOUT_MS). */
+  readonly channelTimeoutMs: number;
   /** NATS server of the finance stream (NATS_URL); null: embedded, consumers read the outbox (docs/stream.md). */
   readonly natsUrl: string | null;
   /** Stream subjects are `<prefix>.<merchant_id>` (CLEARWAY_NATS_SUBJECT_PREFIX, default clearway.events). */
@@ -69,6 +73,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: integer(env, 'CLEARWAY_DB_POOL_SIZE', limits.database_pool_connections_max, 1, 500),
     circuitHalfOpenMs: integer(env, 'CLEARWAY_CIRCUIT_HALF_OPEN_MS', limits.channel_circuit_half_open_ms_default, 1, limits.channel_circuit_half_open_ms_max),
     actionTtlSeconds: integer(env, 'CLEARWAY_ACTION_TTL_SECONDS', limits.payment_action_ttl_seconds_default, 1, limits.payment_action_ttl_seconds_max),
+    channelsFile: env.CLEARWAY_CHANNELS_FILE || null,
+    channelTimeoutMs: integer(env, 'CLEARWAY_CHANNEL_TIMEOUT_MS', limits.channel_call_timeout_ms, 100, limits.channel_call_timeout_ms_max),
     natsUrl: env.NATS_URL || null,
     natsSubjectPrefix: natsSubjectPrefix(env.CLEARWAY_NATS_SUBJECT_PREFIX || 'clearway.events'),
   });

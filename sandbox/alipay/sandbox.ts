@@ -13,7 +13,7 @@ import type { ChannelSandbox, SandboxFaults } from '../../src/channels/sandbox.t
 import { systemClock, type Clock } from '../../src/kernel/clock.ts';
 import { FaultState } from '../stripe/faults.ts';
 import { Holds } from '../stripe/holds.ts';
-import { createSandboxLifecycle } from '../shared/lifecycle.ts';
+import { createSandboxLifecycle, dropConnection } from '../shared/lifecycle.ts';
 import { NotificationSender, type NotificationStats as NotifyStats } from '../shared/notification-sender.ts';
 import { alipaySandboxLimits } from './limits.ts';
 import { businessError, toYuan, TradeBook, type Node, type Trade } from './trades.ts';
@@ -180,17 +180,11 @@ export function createAlipaySandbox(options: AlipaySandboxOptions): AlipaySandbo
     return reply.code(200).type('text/html;charset=utf-8').send(page);
   }
 
-  /** The sandbox closed while a response was held: the connection is cut, as a dead gateway would. */
-  function drop(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-    reply.hijack();
-    request.raw.socket.destroy();
-    return reply;
-  }
 
   async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const current = faults.get();
     if (current.outage) return reply.code(503).type('text/html').send('<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>');
-    if (current.latency_ms > 0 && (await holds.wait(current.latency_ms)) === 'closed') return drop(request, reply);
+    if (current.latency_ms > 0 && (await holds.wait(current.latency_ms)) === 'closed') return dropConnection(request, reply);
     const params = readParams(request);
     const fields = params.ok ? params.fields : {};
     const method = fields['method'] ?? '';
@@ -220,7 +214,7 @@ export function createAlipaySandbox(options: AlipaySandboxOptions): AlipaySandbo
     }
     if (faults.roll('error_rate')) return respond(reply, method, businessError('ACQ.SYSTEM_ERROR', '系统错误'));
     const node = run(method, biz, fields['notify_url'] ?? null);
-    if (faults.roll('timeout_rate') && (await holds.wait(timeoutHoldMs)) === 'closed') return drop(request, reply);
+    if (faults.roll('timeout_rate') && (await holds.wait(timeoutHoldMs)) === 'closed') return dropConnection(request, reply);
     return method === 'alipay.trade.page.pay' ? pageCashier(reply, node, biz) : respond(reply, method, node);
   }
 

@@ -4,7 +4,9 @@
 // test account numbers that make a bank refuse or bounce a transfer, and the surface the
 // platform drives them through.
 import type { FastifyInstance } from 'fastify';
+import { FaultModel, noFaultsOf, validateFaultPatch, type FaultPatchValidation, type FaultSpec } from './faults.ts';
 
+/** What each bank fault does (the payment sandboxes' faults, ../stripe/faults.ts, plus return_rate). */
 export interface BankFaults {
   /** Every request answers 503 before anything runs. */
   readonly outage: boolean;
@@ -18,8 +20,6 @@ export interface BankFaults {
   readonly return_rate: number;
 }
 
-export const noBankFaults: BankFaults = Object.freeze({ outage: false, error_rate: 0, timeout_rate: 0, latency_ms: 0, return_rate: 0 });
-
 export const bankSandboxLimits = Object.freeze({
   latency_ms_max: 60_000,
   /** Transfers (and idempotent answers) kept; beyond it the sandbox refuses new ones (507). */
@@ -32,49 +32,25 @@ export const bankSandboxLimits = Object.freeze({
   notification_timeout_ms: 5_000,
 });
 
-const rateNames = ['error_rate', 'timeout_rate', 'return_rate'] as const;
-const faultNames = new Set<string>([...rateNames, 'latency_ms', 'outage']);
+export const bankFaultSpec = Object.freeze({
+  outage: 'flag',
+  error_rate: 'rate',
+  timeout_rate: 'rate',
+  latency_ms: { integer_max: bankSandboxLimits.latency_ms_max },
+  return_rate: 'rate',
+} as const satisfies FaultSpec);
 
-export type BankFaultsValidation = { readonly ok: true; readonly value: Partial<BankFaults> } | { readonly ok: false; readonly param: string; readonly message: string };
+export const noBankFaults: BankFaults = noFaultsOf(bankFaultSpec);
+
+export type BankFaultsValidation = FaultPatchValidation<BankFaults>;
 
 export function validateBankFaults(input: unknown): BankFaultsValidation {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) return { ok: false, param: '', message: 'faults must be an object' };
-  const patch: Record<string, number | boolean> = {};
-  for (const [name, value] of Object.entries(input)) {
-    if (!faultNames.has(name)) return { ok: false, param: name, message: `unknown fault ${name}` };
-    if (name === 'outage') {
-      if (typeof value !== 'boolean') return { ok: false, param: name, message: 'outage must be a boolean' };
-    } else if (name === 'latency_ms') {
-      if (!(Number.isInteger(value) && value >= 0 && value <= bankSandboxLimits.latency_ms_max)) return { ok: false, param: name, message: `latency_ms must be an integer in 0..${bankSandboxLimits.latency_ms_max}` };
-    } else if (!(typeof value === 'number' && value >= 0 && value <= 1)) {
-      return { ok: false, param: name, message: `${name} must be a number in 0..1` };
-    }
-    patch[name] = value as number | boolean;
-  }
-  return { ok: true, value: patch as Partial<BankFaults> };
+  return validateFaultPatch(bankFaultSpec, input);
 }
 
-export class BankFaultState {
-  private current: BankFaults = noBankFaults;
-  constructor(private readonly random: () => number) {}
-  get(): BankFaults {
-    return this.current;
-  }
-  set(patch: Partial<BankFaults>): void {
-    const checked = validateBankFaults(patch);
-    if (!checked.ok) throw new RangeError(`setFaults: ${checked.message}`);
-    this.current = Object.freeze({ ...this.current, ...checked.value });
-  }
-  reset(): void {
-    this.current = noBankFaults;
-  }
-  /** True with probability `rate`; a rate of 0 never draws. */
-  roll(name: (typeof rateNames)[number]): boolean {
-    const rate = this.current[name];
-    if (rate <= 0) return false;
-    const draw = this.random();
-    if (!(draw >= 0 && draw < 1)) throw new Error(`random() must return a number in [0, 1), got ${draw}`);
-    return draw < rate;
+export class BankFaultState extends FaultModel<typeof bankFaultSpec> {
+  constructor(random: () => number) {
+    super(bankFaultSpec, random);
   }
 }
 

@@ -2,7 +2,7 @@
 // on a loopback port of its own, or both; timers for what happens later (late successes) that
 // stop at close; and close itself: held responses cut, timers cleared, outbound deliveries
 // (notifications, webhooks) stopped, the own port closed.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AddressInfo } from 'node:net';
 
 export interface SandboxLifecycleOptions {
@@ -78,4 +78,11 @@ export function createSandboxLifecycle(options: SandboxLifecycleOptions): Sandbo
       if (own !== null) await own.app.close();
     },
   };
+}
+
+/** The sandbox closed while a response was held: the connection is cut and nothing is answered, as a dead gateway would. */
+export function dropConnection(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  reply.hijack();
+  request.raw.socket.destroy();
+  return reply;
 }

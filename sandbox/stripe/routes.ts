@@ -5,6 +5,7 @@ import { errorBody } from './errors.ts';
 import type { FaultState } from './faults.ts';
 import { canonicalParams, parseForm } from './form.ts';
 import type { Holds } from './holds.ts';
+import { dropConnection } from '../shared/lifecycle.ts';
 import type { IdempotencyStore } from './idempotency.ts';
 import { stripeId } from './ids.ts';
 import { sandboxLimits } from './limits.ts';
@@ -72,7 +73,7 @@ async function handle(deps: RouteDeps, spec: RouteSpec, request: FastifyRequest,
   if (deps.faults.get().outage) {
     return send(reply.header('stripe-should-retry', 'true'), 503, errorBody('api_error', 'Stripe is temporarily unavailable (sandbox outage).'));
   }
-  if ((await deps.holds.wait(deps.faults.get().latency_ms)) === 'closed') return drop(request, reply);
+  if ((await deps.holds.wait(deps.faults.get().latency_ms)) === 'closed') return dropConnection(request, reply);
   const auth = checkAuthorization(request.headers.authorization, deps.secretKey);
   if (!auth.ok) return send(reply, 401, auth.body);
   if (deps.faults.roll('error_rate')) {
@@ -104,7 +105,7 @@ async function handle(deps: RouteDeps, spec: RouteSpec, request: FastifyRequest,
   if (key !== null && result.saved) {
     deps.idempotency.save(key, fingerprint, { status: result.status, body_json, request_id }, deps.now_ms());
   }
-  if (deps.faults.roll('timeout_rate') && (await deps.holds.wait(deps.timeoutHoldMs)) === 'closed') return drop(request, reply);
+  if (deps.faults.roll('timeout_rate') && (await deps.holds.wait(deps.timeoutHoldMs)) === 'closed') return dropConnection(request, reply);
   return sendJson(reply, result.status, body_json);
 }
 
@@ -122,9 +123,3 @@ function sendJson(reply: FastifyReply, status: number, json: string): FastifyRep
   return reply.code(status).type('application/json').send(json);
 }
 
-/** The sandbox closed while this response was held: cut the connection, answer nothing. */
-function drop(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  reply.hijack();
-  request.raw.socket.destroy();
-  return reply;
-}

@@ -6,6 +6,7 @@ import type { KeyObject } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FaultState } from '../stripe/faults.ts';
 import type { Holds } from '../stripe/holds.ts';
+import { dropConnection } from '../shared/lifecycle.ts';
 import { parseAuthorization, platformSignature, randomString, verifyMerchantSignature } from './crypto.ts';
 import { closeTrade, createRefund, error, nativePay, queryRefund, queryTrade, type Answer, type EndpointContext } from './endpoints.ts';
 import { wechatSandboxLimits } from './limits.ts';
@@ -59,7 +60,7 @@ async function handle(deps: RouteDeps, spec: RouteSpec, request: FastifyRequest,
   if (deps.faults.get().outage) {
     return reply.code(503).type('application/json').send(JSON.stringify({ code: 'SYSTEM_ERROR', message: '系统繁忙，请稍后重试 (sandbox outage)' }));
   }
-  if ((await deps.holds.wait(deps.faults.get().latency_ms)) === 'closed') return drop(request, reply);
+  if ((await deps.holds.wait(deps.faults.get().latency_ms)) === 'closed') return dropConnection(request, reply);
   const raw = typeof request.body === 'string' ? request.body : '';
   const refusal = checkAuthorization(deps, request, raw);
   if (refusal !== null) return signed(deps, reply, error(401, 'SIGN_ERROR', refusal));
@@ -73,7 +74,7 @@ async function handle(deps: RouteDeps, spec: RouteSpec, request: FastifyRequest,
     }
   }
   const answer = spec.run(deps.context, { params: request.params as Record<string, string>, query: request.query as Record<string, string | undefined>, body });
-  if (deps.faults.roll('timeout_rate') && (await deps.holds.wait(deps.timeoutHoldMs)) === 'closed') return drop(request, reply);
+  if (deps.faults.roll('timeout_rate') && (await deps.holds.wait(deps.timeoutHoldMs)) === 'closed') return dropConnection(request, reply);
   return signed(deps, reply, answer);
 }
 
@@ -97,9 +98,3 @@ function signed(deps: RouteDeps, reply: FastifyReply, answer: Answer): FastifyRe
   return reply.code(answer.status).type('application/json; charset=utf-8').send(json);
 }
 
-/** The sandbox closed while this response was held: cut the connection, answer nothing. */
-function drop(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  reply.hijack();
-  request.raw.socket.destroy();
-  return reply;
-}

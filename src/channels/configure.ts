@@ -6,15 +6,15 @@ import type { Clock } from '../kernel/clock.ts';
 import { createStripeSandbox } from '../../sandbox/stripe/index.ts';
 import type { ChannelSandbox } from './sandbox.ts';
 import type { Connector } from './contract.ts';
-import { createAlipaySandbox, type AlipaySandbox } from '../../sandbox/alipay/index.ts';
-import { createWechatPaySandbox, type WechatPaySandbox } from '../../sandbox/wechat/index.ts';
+import { createAlipaySandbox } from '../../sandbox/alipay/index.ts';
+import { createWechatPaySandbox } from '../../sandbox/wechat/index.ts';
 import { createAlipayConnector } from './alipay/index.ts';
 import { createWechatPayConnector } from './wechat/index.ts';
 import type { Logger } from 'pino';
-import { createStripeConnector, type StripeConnector } from './stripe/connector.ts';
-import { ChannelRegistry, type ChannelConfig } from './registry.ts';
+import { createStripeConnector } from './stripe/connector.ts';
+import { ChannelRegistry } from './registry.ts';
+import { channelConfigOf, readChannelAccounts, type ChannelAccount } from './accounts-file.ts';
 import { limits } from '../kernel/limits.ts';
-import { feeSchedule } from '../kernel/fees.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { circuitStateGaugeValue, withResilience, type ResilienceSettings, type ResilientConnector } from './resilience.ts';
 
@@ -33,21 +33,16 @@ export interface ConfiguredChannels {
 /** A connector we hold on to in order to let go of its sockets at shutdown. */
 type ClosableConnector = Connector & { close(): void };
 
-/** The acquirers' prices: card_b is the cheaper account (1.8 % + 0.20), card_a the better-known one. */
-const cardFees: Readonly<Record<string, ReturnType<typeof feeSchedule>>> = { card_a: feeSchedule(220, 25n), card_b: feeSchedule(180, 20n) };
-/** card_a's account runs 3-D Secure (routing's risk fit sends payments in review there); card_b's does not. */
-const cardStrongAuthentication: readonly string[] = ['card_a'];
-
-const cardCurrencies = ['USD', 'EUR', 'GBP', 'CNY', 'HKD', 'SGD', 'JPY', 'AUD', 'CAD', 'CHF'];
-
-function cardChannel(id: string): ChannelConfig {
-  return { id, provider: 'stripe', methods: ['card'], currencies: cardCurrencies, amount_min: 50n, amount_max: limits.amount_minor_max, fees: cardFees[id] ?? feeSchedule(200, 20n), strong_customer_authentication: cardStrongAuthentication.includes(id) };
-}
-
-/** The wallets take CNY, from 0.01 yuan; the payer confirms in the wallet's app (strong customer authentication). */
-function walletChannel(id: string, provider: 'alipay' | 'wechat_pay'): ChannelConfig {
-  return { id, provider, methods: [provider], currencies: ['CNY'], amount_min: 1n, amount_max: limits.amount_minor_max, fees: feeSchedule(60, 0n), strong_customer_authentication: true };
-}
+/**
+ * The sandbox acquirers' prices: card_a is the primary account, negotiated cheaper (1.8 % + 0.20);
+ * card_b the backup (2.2 % + 0.25). Ranking by cost therefore puts card_a first while it is
+ * healthy, and card_b takes over when card_a's circuit opens or its success rate falls.
+ */
+const cardFees: Readonly<Record<string, { percent_bps: number; fixed: number }>> = { card_a: { percent_bps: 180, fixed: 20 }, card_b: { percent_bps: 220, fixed: 25 } };
+/** card_b's account runs 3-D Secure (routing's risk fit sends payments in review there); card_a's does not. */
+const cardStrongAuthentication: readonly string[] = ['card_b'];
+/** The sandbox wallets' price: 0.6 %; the payer confirms in the wallet's app (strong customer authentication). */
+const walletFees = { percent_bps: 60, fixed: 0 };
 
 /** The sandbox card channels, in configuration order: card_a is the first choice, card_b its backup. */
 export const sandboxCardChannels: readonly string[] = ['card_a', 'card_b'];
@@ -85,88 +80,114 @@ function resilient(connector: Connector, wiring: ResilienceWiring, logger: Logge
   });
 }
 
-export async function configureSandboxChannels(clock: Clock, logger: Logger, wiring: ResilienceWiring): Promise<ConfiguredChannels> {
-  const registry = new ChannelRegistry();
-  const sandboxes = new Map<string, ChannelSandbox>();
-  const connectors: ClosableConnector[] = [];
-  for (const id of sandboxCardChannels) {
-    const sandbox = createStripeSandbox({ channel: id, clock });
-    await sandbox.listen(0);
-    const credentials = sandbox.credentials();
-    const connector = createStripeConnector({
-      channel: id, baseUrl: credentials.base_url, secretKey: credentials.secret_key, webhookSecret: credentials.webhook_secret,
-      timeoutMs: limits.channel_call_timeout_ms, clock, logger: logger.child({ channel: id }),
-    });
-    connectors.push(connector);
-    const wrapped = resilient(connector, wiring, logger);
-    registry.add({ config: cardChannel(id), connector: wrapped, circuitState: wrapped.circuitState });
-    sandboxes.set(id, sandbox);
+/** How channels are built from accounts: the call timeout, and where breakers report. */
+export interface ChannelWiring {
+  readonly resilience: ResilienceWiring;
+  readonly timeoutMs: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** One account's connector (a wallet's names our notification URL). */
+function connectorFor(account: ChannelAccount, publicUrl: string | null, wiring: ChannelWiring): ClosableConnector {
+  const common = { timeoutMs: wiring.timeoutMs, clock: wiring.clock, logger: wiring.logger.child({ channel: account.id }) };
+  switch (account.provider) {
+    case 'stripe':
+      return createStripeConnector({ channel: account.id, baseUrl: account.base_url, secretKey: account.secret_key, webhookSecret: account.webhook_secret, ...common });
+    case 'alipay':
+      if (publicUrl === null) throw new Error(`assertion failed: wallet channel ${account.id} is built once the public URL is known`);
+      return createAlipayConnector({
+        channel: account.id, gatewayUrl: account.gateway_url, appId: account.app_id, appPrivateKey: account.app_private_key, alipayPublicKey: account.alipay_public_key,
+        notifyUrl: `${publicUrl}/notify/${account.id}`, ...common,
+      });
+    case 'wechat_pay':
+      if (publicUrl === null) throw new Error(`assertion failed: wallet channel ${account.id} is built once the public URL is known`);
+      return createWechatPayConnector({
+        channel: account.id, baseUrl: account.base_url, mchid: account.mchid, appid: account.appid, merchantSerialNo: account.merchant_serial_no,
+        merchantPrivateKey: account.merchant_private_key, apiV3Key: account.api_v3_key, platformPublicKey: account.platform_public_key,
+        platformSerialNo: account.platform_serial_no, notifyUrl: `${publicUrl}/notify/${account.id}`, ...common,
+      });
+    default: {
+      const unknown: never = account;
+      throw new Error(`assertion failed: unknown provider of ${JSON.stringify(unknown)}`);
+    }
   }
-  const alipay = createAlipaySandbox({ channel: 'alipay', clock });
-  const wechat = createWechatPaySandbox({ channel: 'wechat_pay', clock });
-  await Promise.all([alipay.listen(0), wechat.listen(0)]);
-  sandboxes.set('alipay', alipay);
-  sandboxes.set('wechat_pay', wechat);
+}
+
+/**
+ * A registry of these accounts, in their order: card accounts at once, wallet accounts when the
+ * server's URL is known (attach), since their requests name our notification URL.
+ */
+function channelsOf(accounts: readonly ChannelAccount[], sandboxes: Map<string, ChannelSandbox>, wiring: ChannelWiring): ConfiguredChannels {
+  const registry = new ChannelRegistry();
+  const connectors: ClosableConnector[] = [];
+  const add = (account: ChannelAccount, publicUrl: string | null): void => {
+    const connector = connectorFor(account, publicUrl, wiring);
+    connectors.push(connector);
+    const wrapped = resilient(connector, wiring.resilience, wiring.logger);
+    registry.add({ config: channelConfigOf(account), connector: wrapped, circuitState: wrapped.circuitState });
+  };
+  for (const account of accounts) if (account.provider === 'stripe') add(account, null);
+  let attached = false;
   return {
     registry,
     sandboxes,
     attach(publicUrl: string) {
-      for (const connector of walletConnectors(publicUrl, alipay, wechat, clock, logger)) {
-        connectors.push(connector);
-        const wrapped = resilient(connector, wiring, logger);
-        const provider = connector.channel === 'alipay' ? 'alipay' : 'wechat_pay';
-        registry.add({ config: walletChannel(connector.channel, provider), connector: wrapped, circuitState: wrapped.circuitState });
-      }
+      if (attached) throw new Error('assertion failed: channels are attached once');
+      attached = true;
+      for (const account of accounts) if (account.provider !== 'stripe') add(account, publicUrl);
     },
     async close() {
       for (const connector of connectors) connector.close();
-      await Promise.all([...sandboxes.values()].map((s) => s.close()));
+      await Promise.all([...sandboxes.values()].map((sandbox) => sandbox.close()));
     },
   };
 }
 
-function walletConnectors(publicUrl: string, alipay: AlipaySandbox, wechat: WechatPaySandbox, clock: Clock, logger: Logger): ClosableConnector[] {
+/** Each sandbox channel on a sandbox instance of its own, listening on a loopback port of its own. */
+export async function configureSandboxChannels(wiring: ChannelWiring): Promise<ConfiguredChannels> {
+  const sandboxes = new Map<string, ChannelSandbox>();
+  const accounts: ChannelAccount[] = [];
+  for (const id of sandboxCardChannels) {
+    const sandbox = createStripeSandbox({ channel: id, clock: wiring.clock });
+    await sandbox.listen(0);
+    const c = sandbox.credentials();
+    accounts.push({
+      id, provider: 'stripe', base_url: c.base_url, secret_key: c.secret_key, webhook_secret: c.webhook_secret,
+      fees: cardFees[id] ?? { percent_bps: 200, fixed: 20 }, strong_customer_authentication: cardStrongAuthentication.includes(id),
+    });
+    sandboxes.set(id, sandbox);
+  }
+  const alipay = createAlipaySandbox({ channel: 'alipay', clock: wiring.clock });
+  const wechat = createWechatPaySandbox({ channel: 'wechat_pay', clock: wiring.clock });
+  await Promise.all([alipay.listen(0), wechat.listen(0)]);
+  sandboxes.set('alipay', alipay);
+  sandboxes.set('wechat_pay', wechat);
   const a = alipay.credentials();
   const w = wechat.credentials();
-  return [
-    createAlipayConnector({
-      channel: 'alipay', gatewayUrl: a.gateway_url, appId: a.app_id, appPrivateKey: a.app_private_key, alipayPublicKey: a.alipay_public_key,
-      notifyUrl: `${publicUrl}/notify/alipay`, timeoutMs: limits.channel_call_timeout_ms, clock, logger: logger.child({ channel: 'alipay' }),
-    }),
-    createWechatPayConnector({
-      channel: 'wechat_pay', baseUrl: w.base_url, mchid: w.mchid, appid: w.appid, merchantSerialNo: w.merchant_serial_no,
-      merchantPrivateKey: w.merchant_private_key, apiV3Key: w.api_v3_key, platformPublicKey: w.platform_public_key, platformSerialNo: w.platform_serial_no,
-      notifyUrl: `${publicUrl}/notify/wechat_pay`, timeoutMs: limits.channel_call_timeout_ms, clock, logger: logger.child({ channel: 'wechat_pay' }),
-    }),
-  ];
+  accounts.push(
+    { id: 'alipay', provider: 'alipay', gateway_url: a.gateway_url, app_id: a.app_id, app_private_key: a.app_private_key, alipay_public_key: a.alipay_public_key, fees: walletFees },
+    {
+      id: 'wechat_pay', provider: 'wechat_pay', base_url: w.base_url, mchid: w.mchid, appid: w.appid, merchant_serial_no: w.merchant_serial_no,
+      merchant_private_key: w.merchant_private_key, api_v3_key: w.api_v3_key, platform_public_key: w.platform_public_key, platform_serial_no: w.platform_serial_no, fees: walletFees,
+    },
+  );
+  return channelsOf(accounts, sandboxes, wiring);
 }
 
-/** Real providers: a Stripe account from STRIPE_BASE_URL (default https://api.stripe.com), STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET. */
-export function configureEnvironmentChannels(env: NodeJS.ProcessEnv, clock: Clock, logger: Logger, wiring: ResilienceWiring): ConfiguredChannels {
-  const registry = new ChannelRegistry();
-  const connectors: StripeConnector[] = [];
-  if (env.STRIPE_SECRET_KEY) {
-    const connector = createStripeConnector({
-      channel: 'card_a',
-        baseUrl: env.STRIPE_BASE_URL || 'https://api.stripe.com',
-        secretKey: env.STRIPE_SECRET_KEY,
-        webhookSecret: env.STRIPE_WEBHOOK_SECRET ?? '',
-        timeoutMs: limits.channel_call_timeout_ms,
-        clock,
-        logger: logger.child({ channel: 'card_a' }),
-      });
-    connectors.push(connector);
-    const wrapped = resilient(connector, wiring, logger);
-    registry.add({ config: cardChannel('card_a'), connector: wrapped, circuitState: wrapped.circuitState });
-  }
-  return {
-    registry,
-    sandboxes: new Map(),
-    attach() {
-      // Wallet accounts at the real providers are configured in a later step (issue 3).
-    },
-    async close() {
-      for (const connector of connectors) connector.close();
-    },
-  };
+/**
+ * Accounts at the real providers: every account of CLEARWAY_CHANNELS_FILE (accounts-file.ts), or,
+ * without one, a single Stripe account from STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and
+ * STRIPE_BASE_URL (default https://api.stripe.com) as channel card_a.
+ */
+export function configureEnvironmentChannels(channelsFile: string | null, env: NodeJS.ProcessEnv, wiring: ChannelWiring): ConfiguredChannels {
+  const accounts: ChannelAccount[] = channelsFile
+    ? readChannelAccounts(channelsFile, env)
+    : env.STRIPE_SECRET_KEY
+      ? [{
+          id: 'card_a', provider: 'stripe', base_url: env.STRIPE_BASE_URL || 'https://api.stripe.com', secret_key: env.STRIPE_SECRET_KEY,
+          webhook_secret: env.STRIPE_WEBHOOK_SECRET ?? '', fees: { percent_bps: 0, fixed: 0 }, strong_customer_authentication: true,
+        }]
+      : [];
+  return channelsOf(accounts, new Map(), wiring);
 }

@@ -10,7 +10,11 @@ const usage = `usage: clearway <command>
   serve     run the HTTP API, the sandbox channels and the workers (npm start)
   migrate   apply pending database migrations and exit
   demo      start like serve, then pay one demo order end to end and print it
-  bench     run the payment benchmark on a throwaway PostgreSQL server (npm run bench)
+  bench [payments|ledger|settlement|stream|all] [flags]
+            benchmarks on a throwaway PostgreSQL server (npm run bench -- <scenario>); no scenario:
+            the payment benchmark; ledger: postings/s against pgbench; settlement: 1,000,000
+            transactions settled; stream: publish and consume rates; all: the four in turn
+            (clearway bench help; docs/benchmarks.md)
   settle    settle a day: clearway settle --date YYYY-MM-DD [--merchant mch_…] (docs/settlement.md)
   ledger check
             prove the books are whole: every entry balances, every balance equals its postings,
@@ -80,7 +84,7 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = await (await import('../settlement/cli.ts')).runSettleCommand(argv.slice(1));
       return;
     case 'bench':
-      return (await import('../../bench/payments.ts')).runPaymentBenchmark(argv.slice(1));
+      return (await import('../../bench/scenarios.ts')).runBench(argv.slice(1));
     default:
       process.stderr.write(usage + '\n');
       process.exitCode = command === undefined || command === 'help' || command === '--help' ? 0 : 2;

@@ -31,6 +31,10 @@ export const limits = Object.freeze({
   database_pool_connections_max: 20,
   /** Channel call timeout. */
   channel_call_timeout_ms: 10_000,
+  /** The most CLEARWAY_CHANNEL_TIMEOUT_MS may be set to (it must stay below the circuit's half-open delay). */
+  channel_call_timeout_ms_max: 20_000,
+  /** Channel accounts one process may be configured with (CLEARWAY_CHANNELS_FILE). */
+  channels_configured_max: 64,
   /** Circuit breaker per channel: consecutive failed create calls (unknown, not_sent) that open it. */
   channel_circuit_failures_threshold: 5,
   /** How long an open circuit stays open before one trial call (default; CLEARWAY_CIRCUIT_HALF_OPEN_MS). */
@@ -106,6 +110,9 @@ export const limits = Object.freeze({
   /** Routing policies: rules per policy, channel ids per prefer/exclude list. */
   routing_rules_max: 64,
   routing_channels_per_rule_max: 16,
+  /** How long a process keeps a merchant's routing policy (a missing one included) before reading it again, and merchants' policies it keeps (src/routing/store.ts). */
+  routing_policy_cache_ms: 1_000,
+  routing_policy_cache_entries_max: 10_000,
   /** Routing's sliding success window (src/routing/success-window.ts): the last outcomes kept per channel and method, and how old a counted one may be. */
   routing_success_window_outcomes_max: 100,
   routing_success_window_ms: 10 * 60 * 1000,

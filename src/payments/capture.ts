@@ -10,7 +10,8 @@ import { feeFor, type FeeSchedule } from '../kernel/fees.ts';
 import { newId } from '../kernel/ids.ts';
 import { money } from '../kernel/money.ts';
 import { captureEntry, type EntryDraft } from '../ledger/domain/entries.ts';
-import { merchantFee, type MerchantPricing } from '../pricing/domain/pricing.ts';
+import type { FeePolicy } from '../ledger/domain/entries.ts';
+import { merchantFee, pricingFor, type MerchantPricing } from '../pricing/domain/pricing.ts';
 import { merchantPricing } from '../pricing/store.ts';
 import type { PaymentRow } from './repository.ts';
 
@@ -25,6 +26,8 @@ export interface PlannedCapture {
   readonly entry: EntryDraft;
   readonly fee: bigint;
   readonly channelFee: bigint;
+  /** The refund fee policy of the pricing the fee was computed with: refunds of this capture follow it. */
+  readonly refundFeePolicy: FeePolicy;
 }
 
 export function captureEventId(paymentId: string): string {
@@ -45,5 +48,6 @@ export function planCapture(payment: PaymentRow, channel: string, booking: Captu
   const fee = merchantFee(booking.pricing, payment.method, gross);
   const channelFee = feeFor(booking.channelFees, gross);
   const entry = captureEntry({ eventId: captureEventId(payment.id), merchantId: payment.merchant_id, channel, gross, fee, channelFee });
-  return { entryId: newId('journal'), entry, fee: fee.amount, channelFee: channelFee.amount };
+  const refundFeePolicy = pricingFor(booking.pricing, payment.method, payment.currency).refundFee;
+  return { entryId: newId('journal'), entry, fee: fee.amount, channelFee: channelFee.amount, refundFeePolicy };
 }

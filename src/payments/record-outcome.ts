@@ -122,7 +122,7 @@ function planChanges(
     paymentChange = {
       status: decision.paymentStatus,
       channel: attempt.channel,
-      ...(capture ? { amount_captured: payment.amount, fees: { fee_amount: capture.fee, channel_fee_amount: capture.channelFee } } : {}),
+      ...(capture ? { amount_captured: payment.amount, fees: { fee_amount: capture.fee, channel_fee_amount: capture.channelFee, refund_fee_policy: capture.refundFeePolicy } } : {}),
       ...(decision.paymentStatus === 'failed' ? { failure_code: failure.code, failure_message: failure.message } : {}),
       ...(nextAction ? { next_action: nextAction } : {}),
     };
@@ -165,6 +165,7 @@ function rowsAfter(plan: PlannedChanges, now: Date): { payment: PaymentRow; atte
         amount_captured: change.amount_captured ?? plan.payment.amount_captured,
         fee_amount: change.fees?.fee_amount ?? plan.payment.fee_amount,
         channel_fee_amount: change.fees?.channel_fee_amount ?? plan.payment.channel_fee_amount,
+        refund_fee_policy: change.fees?.refund_fee_policy ?? plan.payment.refund_fee_policy ?? null,
         failure_code: change.failure_code === undefined ? plan.payment.failure_code : change.failure_code,
         failure_message: change.failure_message === undefined ? plan.payment.failure_message : change.failure_message,
         next_action: change.next_action === undefined ? plan.payment.next_action : change.next_action,
@@ -191,7 +192,7 @@ async function applyGuarded(db: Queryable, plan: PlannedChanges, now: Date, resp
   if (plan.paymentChange) {
     const p = after.payment;
     parts.push(`payment_update AS (UPDATE payments SET status = ${s.bind(p.status)}, channel = ${s.bind(p.channel)}, amount_captured = ${s.bind(p.amount_captured)},
-        fee_amount = ${s.bind(p.fee_amount)}::bigint, channel_fee_amount = ${s.bind(p.channel_fee_amount)}::bigint,
+        fee_amount = ${s.bind(p.fee_amount)}::bigint, channel_fee_amount = ${s.bind(p.channel_fee_amount)}::bigint, refund_fee_policy = ${s.bind(p.refund_fee_policy ?? null)}::text,
         failure_code = ${s.bind(p.failure_code)}, failure_message = ${s.bind(p.failure_message)}, next_action = ${s.bind(p.next_action === null ? null : JSON.stringify(p.next_action))}::jsonb,
         version = version + 1, updated_at = ${s.bind(now)}
       WHERE id = ${s.bind(p.id)} AND EXISTS (SELECT 1 FROM guard) RETURNING 1)`);

@@ -1,6 +1,6 @@
 // A succeeded refund as the ledger books it: the refund entry (event `refund:{refund id}`) takes
 // the refund from the merchant's pending balance back to the channel and, under a proportional
-// fee policy (the merchant's pricing), returns the matching part of the capture's fee — computed
+// fee policy (the merchant's pricing when the payment was captured, kept on the payment), returns the matching part of the capture's fee — computed
 // on the running refunded total, so partial refunds add up exactly to a full one's
 // (entries.ts refundEntry). Refunds after settlement take pending below zero; the next settlement
 // nets it (docs/ledger.md).
@@ -24,7 +24,8 @@ export async function bookRefund(ctx: AppContext, tx: Queryable, payment: Paymen
   const channel = rows[0]?.channel;
   if (channel === undefined) throw new Error(`assertion failed: attempt ${refund.attempt_id} of refund ${refund.id} exists`);
   const currency = payment.currency;
-  const pricing = pricingFor(await merchantPricing(ctx, payment.merchant_id, tx), payment.method, currency);
+  // The policy fixed with the capture's fee; a capture booked before it was kept (0015) follows today's pricing.
+  const feePolicy = payment.refund_fee_policy ?? pricingFor(await merchantPricing(ctx, payment.merchant_id, tx), payment.method, currency).refundFee;
   const result = refundEntry({
     eventId: refundEventId(refund.id),
     merchantId: payment.merchant_id,
@@ -33,7 +34,7 @@ export async function bookRefund(ctx: AppContext, tx: Queryable, payment: Paymen
     fee: money(payment.fee_amount, currency),
     refundedBefore: money(payment.amount_refunded, currency),
     refund: money(refund.amount, currency),
-    feePolicy: pricing.refundFee,
+    feePolicy,
     merchantAccount: 'merchant_pending',
   });
   if (!result.ok) throw new Error(`assertion failed: refund ${refund.id} fits its reservation (${result.rejection})`);

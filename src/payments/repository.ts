@@ -28,6 +28,8 @@ export interface PaymentRow {
   /** Our fee and the channel's, fixed when the capture was booked; null until the payment succeeds. */
   fee_amount: bigint | null;
   channel_fee_amount: bigint | null;
+  /** The refund fee policy of the pricing the capture was booked under (null before it is booked, or for captures older than 0015). */
+  refund_fee_policy?: 'proportional' | 'retained' | null;
   failure_code: string | null;
   failure_message: string | null;
   next_action: { type: 'qr_code' | 'redirect'; url: string } | null;
@@ -122,7 +124,7 @@ export interface PaymentChange {
   channel?: string;
   amount_captured?: bigint;
   /** Set together with amount_captured, when the payment succeeds and its capture is booked. */
-  fees?: { readonly fee_amount: bigint; readonly channel_fee_amount: bigint };
+  fees?: { readonly fee_amount: bigint; readonly channel_fee_amount: bigint; readonly refund_fee_policy: 'proportional' | 'retained' };
   failure_code?: string | null;
   failure_message?: string | null;
   next_action?: PaymentRow['next_action'];
@@ -138,6 +140,7 @@ export async function updatePayment(tx: Queryable, payment: PaymentRow, change: 
     amount_captured: change.amount_captured ?? payment.amount_captured,
     fee_amount: fees?.fee_amount ?? payment.fee_amount,
     channel_fee_amount: fees?.channel_fee_amount ?? payment.channel_fee_amount,
+    refund_fee_policy: fees?.refund_fee_policy ?? payment.refund_fee_policy ?? null,
     failure_code: change.failure_code === undefined ? payment.failure_code : change.failure_code,
     failure_message: change.failure_message === undefined ? payment.failure_message : change.failure_message,
     next_action: change.next_action === undefined ? payment.next_action : change.next_action,
@@ -146,10 +149,10 @@ export async function updatePayment(tx: Queryable, payment: PaymentRow, change: 
   };
   const result = await tx.query(
     `UPDATE payments SET status = $3, channel = $4, amount_captured = $5, failure_code = $6, failure_message = $7, next_action = $8::jsonb,
-       fee_amount = $10, channel_fee_amount = $11, version = version + 1, updated_at = $9
+       fee_amount = $10, channel_fee_amount = $11, refund_fee_policy = $12, version = version + 1, updated_at = $9
      WHERE id = $1 AND version = $2`,
     [payment.id, payment.version, next.status, next.channel, next.amount_captured, next.failure_code, next.failure_message,
-      next.next_action === null ? null : JSON.stringify(next.next_action), now, next.fee_amount, next.channel_fee_amount],
+      next.next_action === null ? null : JSON.stringify(next.next_action), now, next.fee_amount, next.channel_fee_amount, next.refund_fee_policy],
   );
   if (result.rowCount !== 1) throw new ClearwayError('concurrent_update', `Payment ${payment.id} changed meanwhile.`);
   return next;

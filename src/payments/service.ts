@@ -1,7 +1,7 @@
 // A payment, end to end: record the intent, call the channel with no transaction open, record
 // the outcome; fail over only when the previous attempt certainly took no money.
 import { channelPaymentNotFound, type ChannelMethod, type ChannelPaymentOutcome } from '../channels/contract.ts';
-import type { Channel, Route } from '../channels/registry.ts';
+import type { Channel } from '../channels/registry.ts';
 import { ClearwayError } from '../kernel/errors.ts';
 import { newId } from '../kernel/ids.ts';
 import { limits } from '../kernel/limits.ts';
@@ -31,15 +31,6 @@ interface PlannedChannel {
   readonly routing_reason: string;
 }
 
-/** Why the first channel of a plan was chosen, naming channels skipped because their circuit is open. */
-function firstChoiceReason(route: Route, first: Channel, method: ChannelMethod, currency: string, preferred?: string): string {
-  const scope = `${route.supporting} channel(s) supporting ${method} in ${currency} for this amount`;
-  if (route.open.length === route.supporting) return `every circuit open (${route.open.join(', ')}); trying ${first.config.id} of ${scope}: refused before it leaves, nothing charged`;
-  const skipped = route.open.length > 0 ? `${route.open.join(', ')} circuit open; ` : '';
-  if (first.config.id === preferred) return `${skipped}preferred_channel: ${preferred}`;
-  return route.open.length > 0 ? `${skipped}first available of ${scope}` : `first of ${scope}`;
-}
-
 /** The routing policy a payment is planned with, and the experiment arm its id falls in. */
 export interface PolicyRouting {
   readonly policy: RoutingPolicy;
@@ -61,31 +52,19 @@ interface Plan {
 
 /**
  * The channels to try, in order. Channels whose circuit is open are left out (the registry's
- * route), unless every one is open. Without a routing policy: the request's preferred channel
- * (the customer's choice) first, then the registry's order. With one, the first matching rule
- * drops its excluded channels and the rest are ranked by its criteria (src/routing/plan.ts).
+ * route), unless every one is open. The candidates are ranked by the merchant's routing policy,
+ * or, without one, by the default ranking: the customer's preferred channel, availability, fee
+ * cost for this amount, recent success rate, risk fit (src/routing/plan.ts, rank.ts).
  */
-export function planChannels(ctx: AppContext, method: ChannelMethod, currency: string, amount: bigint, preferred?: string, routing?: PolicyRouting): PlannedChannel[] {
+export function planChannels(ctx: AppContext, method: ChannelMethod, currency: string, amount: bigint, preferred: string | undefined, routing: PolicyRouting): PlannedChannel[] {
   return planRoute(ctx, method, currency, amount, preferred, routing).channels;
 }
 
-function planRoute(ctx: AppContext, method: ChannelMethod, currency: string, amount: bigint, preferred?: string, routing?: PolicyRouting): Plan {
-  const route = ctx.channels.route(method, currency, amount);
-  if (routing && routing.policy.version > 0) {
-    return planByPolicy({
-      route, method, currency, amount, preferred, policy: routing.policy, paymentId: routing.paymentId, risk: routing.risk ?? null,
-      now: ctx.clock.now(), successes: successWindowOf(ctx.channels),
-    });
-  }
-  const candidates = route.channels;
-  const ordered = preferred && candidates.some((c) => c.config.id === preferred)
-    ? [...candidates.filter((c) => c.config.id === preferred), ...candidates.filter((c) => c.config.id !== preferred)]
-    : candidates;
-  const channels = ordered.slice(0, limits.payment_attempts_max).map((channel, at) => ({
-    channel,
-    routing_reason: at === 0 ? firstChoiceReason(route, channel, method, currency, preferred) : `failover #${at}: previous channel certainly did not charge`,
-  }));
-  return { channels, choice: { policy_version: null, arm: null } };
+function planRoute(ctx: AppContext, method: ChannelMethod, currency: string, amount: bigint, preferred: string | undefined, routing: PolicyRouting): Plan {
+  return planByPolicy({
+    route: ctx.channels.route(method, currency, amount), method, currency, amount, preferred, policy: routing.policy, paymentId: routing.paymentId,
+    risk: routing.risk ?? null, now: ctx.clock.now(), successes: successWindowOf(ctx.channels),
+  });
 }
 
 function unavailable(ctx: AppContext, method: ChannelMethod, currency: string, amount: bigint): ClearwayError {

@@ -3,7 +3,7 @@
 import type { Queryable } from '../db/database.ts';
 import type { AppContext } from '../http/context.ts';
 import { limits } from '../kernel/limits.ts';
-import { TimedCache } from '../kernel/timed-cache.ts';
+import { timedCachePerOwner } from '../kernel/timed-cache.ts';
 import { noMerchantPricing, type MerchantPricing, type PricingRule } from './domain/pricing.ts';
 
 export async function readMerchantPricing(db: Queryable, merchantId: string): Promise<MerchantPricing> {
@@ -32,16 +32,7 @@ export async function writeMerchantPricing(db: Queryable, merchantId: string, ru
   throw new Error(`pricing of ${merchantId} kept changing while being written`);
 }
 
-const caches = new WeakMap<AppContext, TimedCache<MerchantPricing>>();
-
-function cacheOf(ctx: AppContext): TimedCache<MerchantPricing> {
-  let cache = caches.get(ctx);
-  if (cache === undefined) {
-    cache = new TimedCache(limits.pricing_cache_ms, limits.facts_cache_entries_max, ctx.clock);
-    caches.set(ctx, cache);
-  }
-  return cache;
-}
+const cacheOf = timedCachePerOwner<MerchantPricing>(limits.pricing_cache_ms, limits.facts_cache_entries_max);
 
 /** Through the cache; a miss reads with `db`, which must be the caller's transaction when it holds one (PGlite has one connection). */
 export function merchantPricing(ctx: AppContext, merchantId: string, db: Queryable = ctx.db): Promise<MerchantPricing> {

@@ -3,36 +3,19 @@
 // `risk_rules_cache_ms` in every other process (the documented trade-off, docs/risk.md).
 import type { AppContext } from '../http/context.ts';
 import { limits } from '../kernel/limits.ts';
+import { timedCachePerOwner } from '../kernel/timed-cache.ts';
 import type { RiskRules } from './domain/rules.ts';
 
-interface Entry {
-  readonly rules: RiskRules;
-  readonly fetched_at_ms: number;
-}
-
-const caches = new WeakMap<AppContext, Map<string, Entry>>();
-
-function cacheOf(ctx: AppContext): Map<string, Entry> {
-  let cache = caches.get(ctx);
-  if (cache === undefined) {
-    cache = new Map();
-    caches.set(ctx, cache);
-  }
-  return cache;
-}
+const cacheOf = timedCachePerOwner<RiskRules>(limits.risk_rules_cache_ms, limits.facts_cache_entries_max);
 
 export function cachedRules(ctx: AppContext, merchantId: string): RiskRules | undefined {
-  const entry = cacheOf(ctx).get(merchantId);
-  if (entry === undefined || ctx.clock.now().getTime() - entry.fetched_at_ms > limits.risk_rules_cache_ms) return undefined;
-  return entry.rules;
+  return cacheOf(ctx).get(merchantId);
 }
 
 export function rememberRules(ctx: AppContext, merchantId: string, rules: RiskRules): void {
-  const cache = cacheOf(ctx);
-  if (!cache.has(merchantId) && cache.size >= limits.facts_cache_entries_max) cache.delete(cache.keys().next().value!);
-  cache.set(merchantId, { rules, fetched_at_ms: ctx.clock.now().getTime() });
+  cacheOf(ctx).set(merchantId, rules);
 }
 
 export function forgetRules(ctx: AppContext, merchantId: string): void {
-  cacheOf(ctx).delete(merchantId);
+  cacheOf(ctx).forget(merchantId);
 }

@@ -1,4 +1,5 @@
-// The routing decision of a payment under a merchant's policy: the arm its id falls in, the first
+// The routing decision of a payment under a merchant's policy (or, for a merchant without one,
+// the default ranking: no rules, the default order of criteria): the arm its id falls in, the first
 // rule matching it (time windows read at the app clock's now), the candidates' fees for this
 // amount and recent success rates, ranked (rank.ts), and why each planned channel was chosen.
 // No I/O: the policy comes from the 1 s cache and the success rates from this process's window.
@@ -35,7 +36,8 @@ export interface PlannedChannel {
 
 export interface PolicyPlan {
   readonly channels: PlannedChannel[];
-  readonly choice: { readonly policy_version: number; readonly arm: RoutingArm | null };
+  /** null: the default ranking (no policy in force). */
+  readonly choice: { readonly policy_version: number | null; readonly arm: RoutingArm | null };
 }
 
 /** Cuts a reason to `routing_reason_length_max` characters. */
@@ -46,7 +48,7 @@ export function boundedReason(reason: string): string {
 
 export function planByPolicy(request: PolicyPlanRequest): PolicyPlan {
   const { route, method, currency, amount, policy } = request;
-  assert(policy.version > 0, 'planByPolicy: a policy in force');
+  assert(policy.version > 0 || (policy.rules.length === 0 && policy.experiment === null), 'planByPolicy: a policy in force, or the default (version 0, no rules)');
   const arm = armOf(policy, request.paymentId);
   const rules = rulesOfArm(policy, arm);
   const index = rules.findIndex((r) => ruleMatches(r, method, currency, amount, request.now));
@@ -72,14 +74,15 @@ export function planByPolicy(request: PolicyPlanRequest): PolicyPlan {
   const total = ranking.channels.length;
   const where = rule ? `rule #${index + 1} (${describeRule(rule)})${rule.exclude?.length ? `, excluding ${rule.exclude.join(', ')},` : ''}` : 'no rule matched';
   const open = route.open.length > 0 ? `; ${route.open.join(', ')} circuit open` : '';
-  const prefix = `policy v${policy.version}${arm ? ` arm ${arm}` : ''}: ${where} for ${method} ${currency} ${amount}: `;
+  const source = policy.version === 0 ? 'default ranking' : `policy v${policy.version}${arm ? ` arm ${arm}` : ''}`;
+  const prefix = policy.version === 0 ? `${source} for ${method} ${currency} ${amount}: ` : `${source}: ${where} for ${method} ${currency} ${amount}: `;
   const channels = ranking.channels.slice(0, limits.payment_attempts_max).map((candidate, at) => {
     const channel = byId.get(candidate.id)!;
     const decided = total === 1 ? 'as the only candidate' : `by ${ranking.decided_by ?? 'configuration order'} (${decidingValues(ranking, rankRequest)})`;
     const reason = at === 0
       ? `${prefix}${candidate.id} rank 1 of ${total} ${decided}${open}`
-      : `failover #${at}: previous channel certainly did not charge; ${candidate.id} rank ${at + 1} of ${total} (policy v${policy.version}${arm ? ` arm ${arm}` : ''})`;
+      : `failover #${at}: previous channel certainly did not charge; ${candidate.id} rank ${at + 1} of ${total} (${source})`;
     return { channel, routing_reason: boundedReason(reason) };
   });
-  return { channels, choice: { policy_version: policy.version, arm } };
+  return { channels, choice: { policy_version: policy.version === 0 ? null : policy.version, arm } };
 }

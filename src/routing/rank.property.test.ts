@@ -111,9 +111,11 @@ describe('rankChannels', () => {
     );
   });
 
-  it('prefers closed circuits over half-open ones, and strong authentication for a payment in review', () => {
+  it('ranks a half-open circuit with the closed ones (its trial call must happen), open ones last, and strong authentication first for a payment in review', () => {
     const halfOpenFirst = uniform(2, (i) => ({ circuit: i === 0 ? 'half_open' : 'closed' }));
-    expect(rankChannels({ ...neutral, candidates: halfOpenFirst, rank_by: [] })).toMatchObject({ channels: [{ id: 'c1' }, { id: 'c0' }], decided_by: 'availability' });
+    expect(rankChannels({ ...neutral, candidates: halfOpenFirst, rank_by: [] })).toMatchObject({ channels: [{ id: 'c0' }, { id: 'c1' }], decided_by: null });
+    const openFirst = uniform(2, (i) => ({ circuit: i === 0 ? 'open' : 'half_open' }));
+    expect(rankChannels({ ...neutral, candidates: openFirst, rank_by: [] })).toMatchObject({ channels: [{ id: 'c1' }, { id: 'c0' }], decided_by: 'availability' });
     const strongSecond = uniform(2, (i) => ({ strong_customer_authentication: i === 1 }));
     expect(rankChannels({ ...neutral, candidates: strongSecond, rank_by: [] }).channels[0]!.id).toBe('c0');
     const review = rankChannels({ ...neutral, candidates: strongSecond, rank_by: [], elevated_risk: true });

@@ -5,7 +5,7 @@
 // the ones it leaves out in the default order below; a tie on every criterion keeps the
 // registry's configuration order (the sort is stable). Lower key = ranked first:
 // - preference: the request's preferred_channel, then the rule's `prefer` list in its order, then the rest;
-// - availability: circuit closed before half-open (before open, when every circuit is open);
+// - availability: circuit closed or half-open (its trial call) before open (open ones are candidates only when every circuit is open);
 // - cost: the channel's fee for this amount (feeFor on its schedule), cheaper first;
 // - success_rate: recent success rate of the channel for this method, compared in steps of
 //   `routing_success_rate_step_percent` so that noise does not override the next criterion; a
@@ -64,7 +64,10 @@ export function criteriaOrder(rankBy: readonly RankCriterion[]): RankCriterion[]
   return order;
 }
 
-const circuitKey: Readonly<Record<CircuitStateName, number>> = { closed: 0, half_open: 1, open: 2 };
+// A half-open circuit ranks with the closed ones: its trial call must be able to happen while
+// healthy channels exist, or a channel back from an outage would never be tried again. A call the
+// breaker refuses while the trial is in flight never leaves the process and fails over safely.
+const circuitKey: Readonly<Record<CircuitStateName, number>> = { closed: 0, half_open: 0, open: 1 };
 
 /** The success-rate step a channel's recent outcomes fall in: higher is better; too few outcomes count as the best step. */
 export function successStep(recent: RecentOutcomes): number {

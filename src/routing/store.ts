@@ -2,6 +2,8 @@
 // the experiment report (counted from payments.routing_policy_version / routing_arm).
 import type { Queryable } from '../db/database.ts';
 import { newId } from '../kernel/ids.ts';
+import { limits } from '../kernel/limits.ts';
+import { timedCachePerOwner } from '../kernel/timed-cache.ts';
 import type { AppContext } from '../http/context.ts';
 import type { RoutingExperiment, RoutingPolicy, RoutingRule } from './policy.ts';
 
@@ -45,46 +47,19 @@ export async function writeRoutingPolicy(db: Queryable, merchantId: string, rule
   throw new Error(`routing policy of ${merchantId} kept changing while being written`);
 }
 
-/**
- * How long a process keeps a merchant's policy (a miss included) before reading it again: a
- * change made through the API applies to every process within this, and at once in the process
- * that made it.
- */
-export const routingPolicyCacheMs = 1_000;
-const cacheEntriesMax = 10_000;
+// A merchant's policy (a missing one included) is kept per process for routing_policy_cache_ms:
+// a change made through the API applies at once in the process that made it, within that
+// everywhere else.
+const cacheOf = timedCachePerOwner<RoutingPolicy>(limits.routing_policy_cache_ms, limits.routing_policy_cache_entries_max);
 
-interface CacheEntry {
-  readonly policy: RoutingPolicy;
-  readonly expires: number;
-}
-
-const caches = new WeakMap<AppContext, Map<string, CacheEntry>>();
-
-function cacheOf(ctx: AppContext): Map<string, CacheEntry> {
-  let cache = caches.get(ctx);
-  if (!cache) caches.set(ctx, (cache = new Map()));
-  return cache;
-}
-
-/** The merchant's policy for routing: at most one read per merchant per second per process. */
+/** The merchant's policy for routing: at most one read per merchant per routing_policy_cache_ms per process. */
 export async function cachedRoutingPolicy(ctx: AppContext, merchantId: string): Promise<RoutingPolicy> {
-  const cache = cacheOf(ctx);
-  const now = performance.now();
-  const hit = cache.get(merchantId);
-  if (hit && hit.expires > now) return hit.policy;
-  const policy = await readRoutingPolicy(ctx.db, merchantId);
-  cache.delete(merchantId);
-  if (cache.size >= cacheEntriesMax) {
-    const oldest = cache.keys().next().value;
-    if (oldest !== undefined) cache.delete(oldest);
-  }
-  cache.set(merchantId, { policy, expires: now + routingPolicyCacheMs });
-  return policy;
+  return cacheOf(ctx).through(merchantId, () => readRoutingPolicy(ctx.db, merchantId));
 }
 
 /** Drops this process's cached policy of a merchant (after it wrote a new version). */
 export function forgetRoutingPolicy(ctx: AppContext, merchantId: string): void {
-  caches.get(ctx)?.delete(merchantId);
+  cacheOf(ctx).forget(merchantId);
 }
 
 export interface ArmCost {

@@ -89,13 +89,22 @@ export function successWindowOf(registry: object): SuccessWindow {
 export interface ObservedOutcome {
   readonly changed: boolean;
   readonly payment: { readonly method: string };
-  readonly attempt: { readonly channel: string; readonly status: string };
+  readonly attempt: { readonly channel: string; readonly status: string; readonly failure_code: string | null };
 }
 
-/** Feeds the window from a recorded outcome (a no-op unless the attempt just became succeeded or failed). */
+/**
+ * Failures that are not the channel's decision about the payment but a technical one (the call
+ * never reached it, its outcome stayed unknown, the channel never received the create). Those are
+ * the circuit breaker's business (availability); the success window measures how often the
+ * channel approves what it decides on, so a channel back from an outage is not held back by it.
+ */
+const technicalFailures: ReadonlySet<string> = new Set(['channel_not_reached', 'channel_outcome_unknown', 'not_found']);
+
+/** Feeds the window from a recorded outcome: an attempt that just succeeded, or was declined by its channel. */
 export function observeAttemptOutcome(ctx: { readonly channels: object; readonly clock: { now(): Date } }, recorded: ObservedOutcome): void {
   if (!recorded.changed) return;
   const status = recorded.attempt.status;
   if (status !== 'succeeded' && status !== 'failed') return;
+  if (status === 'failed' && technicalFailures.has(recorded.attempt.failure_code ?? '')) return;
   successWindowOf(ctx.channels).record(recorded.attempt.channel, recorded.payment.method, status === 'succeeded', ctx.clock.now().getTime());
 }

@@ -12,8 +12,10 @@ export const settlementLimits = Object.freeze({
   statement_lines_max: 100_000,
   /** Lines read from the database per query while a statement is built. */
   statement_page_lines: 5_000,
-  /** Merchants read per page while a day is settled for every merchant. */
+  /** Merchants read per page while a day is settled for every merchant (their day's sums are computed together). */
   merchants_page_size: 500,
+  /** Merchants of a page settled at once, each in its own transaction under its own lock (database connections used). */
+  merchants_settled_concurrently: 4,
   /** Days the worker looks back (and settles in order) on each run, so a stopped worker catches up. */
   worker_catch_up_days: 3,
   worker_catch_up_days_max: 31,
@@ -41,5 +43,6 @@ export function checkSettlementLimits(l: SettlementLimits = settlementLimits): v
   if (l.worker_catch_up_days < 1 || l.worker_catch_up_days > l.worker_catch_up_days_max) throw new Error('settlement limits: 1 <= worker_catch_up_days <= worker_catch_up_days_max');
   if (l.day_close_grace_ms < 0 || l.day_close_grace_ms >= l.worker_interval_ms * 12) throw new Error('settlement limits: day_close_grace_ms within 0..12 worker intervals');
   if (l.query_work_mem_mb < 4 || l.query_work_mem_mb > 128) throw new Error('settlement limits: query_work_mem_mb within 4..128 (the whole run must stay under 512 MB)');
+  if (l.merchants_settled_concurrently < 1 || l.merchants_settled_concurrently > l.merchants_page_size) throw new Error('settlement limits: 1 <= merchants_settled_concurrently <= merchants_page_size');
   if (l.failure_mismatches_max < 1) throw new Error('settlement limits: failure_mismatches_max must be >= 1');
 }

@@ -21,7 +21,7 @@ import { assert } from '../kernel/errors.ts';
 import { money } from '../kernel/money.ts';
 import { settlementEntry } from '../ledger/domain/entries.ts';
 import { postEntry } from '../ledger/journal.ts';
-import { chunkSumsByCurrency, ledgerTotalsByCurrency } from './control-totals.ts';
+import { chunkSumsByCurrency, ledgerTotalsByCurrency, windowKey, windowSumsOfMerchants, type MerchantWindow, type WindowSums } from './control-totals.ts';
 import {
   describeFailure, settlementAmounts, settlementEventId, transitionBatch, zeroTotals,
   verifyControlTotals, type ChunkSums, type ControlReport, type ControlTotals,
@@ -31,7 +31,7 @@ import {
   batchesOfDay, controlsJson, currenciesWithLaterBatches, insertBatch, latestBatchesBefore, newBatchId, updateBatch,
   type BatchRecord, type BatchWrite,
 } from './repository.ts';
-import { settlementSettingsOf } from './settings.ts';
+import { settlementSchedulesOf, settlementSettingsOf } from './settings.ts';
 import { settlementLimits } from './limits.ts';
 import type { SettlementSchedule } from './domain/day-window.ts';
 
@@ -95,13 +95,16 @@ interface CurrencyWork {
  * currency whose window is the day's (the usual case); a currency whose window differs (a missed
  * day, a changed schedule, a stored re-run) gets a pass over its own.
  */
-async function currencyWork(tx: Queryable, context: DayContext): Promise<CurrencyWork[]> {
-  const passes = new Map<string, Promise<{ chunks: Map<string, ChunkSums[]>; totals: Map<string, ControlTotals> }>>();
+async function currencyWork(tx: Queryable, context: DayContext, prefetched: ReadonlyMap<string, WindowSums>): Promise<CurrencyWork[]> {
+  const passes = new Map<string, Promise<WindowSums>>();
   const pass = (window: DayWindow) => {
-    const key = `${window.start.toISOString()}/${window.end.toISOString()}`;
+    const key = windowKey(context.merchantId, window);
     let found = passes.get(key);
     if (found === undefined) {
-      found = (async () => ({ chunks: await chunkSumsByCurrency(tx, context.merchantId, window), totals: await ledgerTotalsByCurrency(tx, context.merchantId, window) }))();
+      const ready = prefetched.get(key);
+      found = ready !== undefined
+        ? Promise.resolve(ready)
+        : (async () => ({ chunks: await chunkSumsByCurrency(tx, context.merchantId, window), totals: await ledgerTotalsByCurrency(tx, context.merchantId, window) }))();
       passes.set(key, found);
     }
     return found;
@@ -120,8 +123,17 @@ async function currencyWork(tx: Queryable, context: DayContext): Promise<Currenc
   return work;
 }
 
+export interface SettleMerchantDayOptions {
+  readonly onlyNewDays?: boolean;
+  /**
+   * Sums of windows computed beforehand for a page of merchants (prefetchDaySums), by windowKey.
+   * Used only for a window they were computed for; any other window is summed here.
+   */
+  readonly prefetched?: ReadonlyMap<string, WindowSums>;
+}
+
 /** Settles one merchant's day, every currency, in one transaction. */
-export async function settleMerchantDay(deps: SettlementDeps, merchantId: string, date: string, options: { onlyNewDays?: boolean } = {}): Promise<SettleResult[]> {
+export async function settleMerchantDay(deps: SettlementDeps, merchantId: string, date: string, options: SettleMerchantDayOptions = {}): Promise<SettleResult[]> {
   return deps.db.transaction(async (tx) => {
     await tx.query(lockSql, [merchantId]);
     // The day's sums sort and hash up to batch_transactions_max rows: give them memory, bounded.
@@ -133,7 +145,7 @@ export async function settleMerchantDay(deps: SettlementDeps, merchantId: string
     if (context.sameDay.size === 0 && closesAt > deps.clock.now().getTime()) {
       return whole('day_not_closed', `the day closes at ${context.computed.end.toISOString()} and is settled from ${new Date(closesAt).toISOString()}`);
     }
-    const work = await currencyWork(tx, context);
+    const work = await currencyWork(tx, context, options.prefetched ?? new Map());
     if (work.length === 0) return whole('no_transactions', 'no captures or refunds in the window');
     const results: SettleResult[] = [];
     for (const item of work) results.push(await settleCurrency(deps, tx, context, item));
@@ -246,6 +258,62 @@ export interface SettleDayReport {
   readonly counts: Readonly<Record<SettleOutcome, number>>;
 }
 
+/**
+ * `work` over `items`, at most `concurrency` at a time; the results in the order of `items`. After
+ * a failure no item is started, the ones running finish, and the first failure is thrown.
+ */
+async function mapConcurrently<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  assert(Number.isInteger(concurrency) && concurrency >= 1, 'mapConcurrently: concurrency >= 1');
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await work(items[index]!);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  const outcomes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  const rejected = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (rejected !== undefined) throw rejected.reason;
+  return results;
+}
+
+/**
+ * The day's sums of a page of merchants, in two set-based queries (windowSumsOfMerchants), for the
+ * merchants whose day will be summed: not those whose day has not closed and has no batch, nor,
+ * for the worker (onlyNewDays), those with a batch already. Each merchant's transaction then takes
+ * the lock, reads its context and uses these sums only if its window is the one summed here (a
+ * schedule changed since, a currency starting elsewhere: summed again there). The entries of a
+ * closed day do not change, and the business rows are read by one statement as they are alone.
+ */
+async function prefetchDaySums(deps: SettlementDeps, merchantIds: readonly string[], date: string, options: { onlyNewDays: boolean }): Promise<Map<string, WindowSums>> {
+  if (merchantIds.length === 0) return new Map();
+  return deps.db.transaction(async (tx) => {
+    await tx.query(`SET LOCAL work_mem = '${settlementLimits.query_work_mem_mb}MB'`);
+    const schedules = await settlementSchedulesOf(tx, merchantIds, deps.defaultSchedule);
+    const { rows } = await tx.query<{ merchant_id: string }>(
+      'SELECT DISTINCT merchant_id FROM settlement_batches WHERE merchant_id = ANY ($1::text[]) AND settlement_date = $2::date',
+      [merchantIds, date],
+    );
+    const withBatch = new Set(rows.map((row) => row.merchant_id));
+    const now = deps.clock.now().getTime();
+    const windows: MerchantWindow[] = [];
+    for (const merchantId of merchantIds) {
+      if (options.onlyNewDays && withBatch.has(merchantId)) continue;
+      const window = dayWindow(date, schedules.get(merchantId)!);
+      if (!withBatch.has(merchantId) && window.end.getTime() + settlementLimits.day_close_grace_ms > now) continue;
+      windows.push({ merchantId, window });
+    }
+    return windowSumsOfMerchants(tx, windows);
+  });
+}
+
 /** Settles `date` for one merchant or every merchant (paged through the merchants table). */
 export async function settleDay(deps: SettlementDeps, input: SettleDayInput): Promise<SettleDayReport> {
   const results: SettleResult[] = [];
@@ -254,7 +322,9 @@ export async function settleDay(deps: SettlementDeps, input: SettleDayInput): Pr
   else {
     for (let after = ''; ; ) {
       const { rows } = await deps.db.query<{ id: string }>('SELECT id FROM merchants WHERE id > $1 ORDER BY id LIMIT $2', [after, settlementLimits.merchants_page_size]);
-      for (const row of rows) results.push(...(await settleMerchantDay(deps, row.id, input.date, options)));
+      const prefetched = await prefetchDaySums(deps, rows.map((row) => row.id), input.date, options);
+      const settled = await mapConcurrently(rows, settlementLimits.merchants_settled_concurrently, (row) => settleMerchantDay(deps, row.id, input.date, { ...options, prefetched }));
+      for (const merchantResults of settled) results.push(...merchantResults);
       if (rows.length < settlementLimits.merchants_page_size) break;
       after = rows[rows.length - 1]!.id;
     }

@@ -43,6 +43,22 @@ export async function settlementSettingsOf(db: Queryable, merchantId: string, fa
   return row ? fromRow(row) : { merchantId, ...fallback, custom: false, updatedAt: null };
 }
 
+/** The schedules of several merchants (settlementSettingsOf each, in one query), by merchant id. */
+export async function settlementSchedulesOf(db: Queryable, merchantIds: readonly string[], fallback: SettlementSchedule): Promise<Map<string, SettlementSchedule>> {
+  const { rows } = await db.query<SettingsRow>(
+    'SELECT merchant_id, time_zone, cut_off_minutes, updated_at FROM settlement_settings WHERE merchant_id = ANY ($1::text[])',
+    [merchantIds],
+  );
+  const found = new Map(rows.map((row) => [row.merchant_id, fromRow(row)]));
+  const schedules = new Map<string, SettlementSchedule>();
+  for (const merchantId of merchantIds) {
+    const row = found.get(merchantId);
+    schedules.set(merchantId, row === undefined ? fallback : { timeZone: row.timeZone, cutOffMinutes: row.cutOffMinutes });
+  }
+  assert(schedules.size === new Set(merchantIds).size, 'settlementSchedulesOf: one schedule per merchant');
+  return schedules;
+}
+
 /** Stores a merchant's schedule (the zone is canonical, the cut-off 0..1439 minutes). */
 export async function saveSettlementSettings(db: Queryable, merchantId: string, schedule: SettlementSchedule, now: Date): Promise<SettlementSettings> {
   assert(canonicalTimeZone(schedule.timeZone) === schedule.timeZone, 'saveSettlementSettings: a canonical time zone');

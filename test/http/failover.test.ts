@@ -80,7 +80,8 @@ describe.each(stores)('circuit breakers and failover on %s', (store) => {
       expect(payment.status).toBe('succeeded');
       expect(payment.channel).toBe('card_b');
       expect(payment.attempts).toHaveLength(1);
-      expect(payment.attempts[0].routing_reason).toBe('card_a circuit open; first available of 2 channel(s) supporting card in USD for this amount');
+      // card_a's open circuit left it out of the candidates: card_b is the only one.
+      expect(payment.attempts[0].routing_reason).toBe(`default ranking for card USD ${3_000 + i}: card_b rank 1 of 1 as the only candidate; card_a circuit open`);
     }
     const metrics = (await t.request('GET', '/metrics')).body as string;
     expect(metrics).toContain('clearway_channel_circuit_state{channel="card_a"} 2');
@@ -94,7 +95,8 @@ describe.each(stores)('circuit breakers and failover on %s', (store) => {
     const trial = await pay(4_000);
     expect(trial.status).toBe('succeeded');
     expect(trial.channel).toBe('card_a');
-    expect(trial.attempts[0].routing_reason).toBe('first of 2 channel(s) supporting card in USD for this amount');
+    // Half-open ranks with closed, and card_a is the cheaper account: the trial call goes to it.
+    expect(trial.attempts[0].routing_reason).toMatch(/^default ranking for card USD 4000: card_a rank 1 of 2 by cost \(card_a fee 92 < card_b 113\)/);
     expect(circuit('card_a')).toBe('closed');
     expect((await pay(4_001)).channel).toBe('card_a');
     const metrics = (await t.request('GET', '/metrics')).body as string;
@@ -123,7 +125,7 @@ describe.each(stores)('circuit breakers and failover on %s', (store) => {
       ['card_a', 'failed', 'channel_not_reached', 'circuit_open'],
       ['card_b', 'failed', 'channel_not_reached', 'circuit_open'],
     ]);
-    expect(refused.attempts[0].routing_reason).toMatch(/^every circuit open \(card_a, card_b\)/);
+    expect(refused.attempts[0].routing_reason).toMatch(/^default ranking for card USD 7001: card_a rank 1 of 2 .*; card_a, card_b circuit open$/);
     const metrics = (await t.request('GET', '/metrics')).body as string;
     expect(metrics).toContain('clearway_channel_calls_rejected_total{channel="card_a",flow="create",reason="circuit_open"}');
     await setFaults('card_a', null);

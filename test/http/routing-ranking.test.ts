@@ -10,7 +10,7 @@ import { money } from '../../src/kernel/money.ts';
 // time window, all read at the app clock (a ManualClock here).
 
 /** The sandbox card channels' fee schedules (src/channels/configure.ts). */
-const cardFee = { card_a: feeSchedule(220, 25n), card_b: feeSchedule(180, 20n) };
+const cardFee = { card_a: feeSchedule(180, 20n), card_b: feeSchedule(220, 25n) };
 const feeOf = (channel: 'card_a' | 'card_b', amount: number) => feeFor(cardFee[channel], money(BigInt(amount), 'USD')).amount;
 
 describe.each(stores)('routing ranking on %s', (store) => {
@@ -63,37 +63,37 @@ describe.each(stores)('routing ranking on %s', (store) => {
   });
 
   it('prefers the cheaper channel when the rule ranks by cost, over its own prefer list and the customer\'s choice', async () => {
-    await putPolicy({ rules: [{ method: 'card', prefer: ['card_a'] }] });
-    expect((await pay(10_000)).channel).toBe('card_a'); // preference first by default
-    await putPolicy({ rules: [{ method: 'card', prefer: ['card_a'], rank_by: ['cost'] }] });
+    await putPolicy({ rules: [{ method: 'card', prefer: ['card_b'] }] });
+    expect((await pay(10_000)).channel).toBe('card_b'); // preference first by default
+    await putPolicy({ rules: [{ method: 'card', prefer: ['card_b'], rank_by: ['cost'] }] });
     const cheaper = await pay(10_000);
-    expect(cheaper.channel).toBe('card_b');
-    expect(feeOf('card_b', 10_000)).toBeLessThan(feeOf('card_a', 10_000));
-    expect(cheaper.attempts[0].routing_reason).toBe(`policy v2: rule #1 (card any currency) for card USD 10000: card_b rank 1 of 2 by cost (card_b fee ${feeOf('card_b', 10_000)} < card_a ${feeOf('card_a', 10_000)})`);
-    expect((await pay(10_000, { preferred_channel: 'card_a' })).channel).toBe('card_b');
+    expect(cheaper.channel).toBe('card_a');
+    expect(feeOf('card_a', 10_000)).toBeLessThan(feeOf('card_b', 10_000));
+    expect(cheaper.attempts[0].routing_reason).toBe(`policy v2: rule #1 (card any currency) for card USD 10000: card_a rank 1 of 2 by cost (card_a fee ${feeOf('card_a', 10_000)} < card_b ${feeOf('card_b', 10_000)})`);
+    expect((await pay(10_000, { preferred_channel: 'card_b' })).channel).toBe('card_a');
     // The payment's channel fee, booked at capture, is the one routing compared.
     const { rows } = await t.app.ctx.db.query<{ channel_fee_amount: bigint }>('SELECT channel_fee_amount FROM payments WHERE id = $1', [cheaper.id]);
-    expect(BigInt(rows[0]!.channel_fee_amount)).toBe(feeOf('card_b', 10_000));
+    expect(BigInt(rows[0]!.channel_fee_amount)).toBe(feeOf('card_a', 10_000));
   });
 
   it('lets a channel with failures in the success window fall behind, and back once they age out', async () => {
     await putPolicy({ rules: [{ method: 'card', rank_by: ['success_rate', 'cost'], prefer: [] }] });
-    expect((await pay(4_000)).channel).toBe('card_b'); // no recent outcomes: cost decides
-    // Declines on card_b (insufficient funds is not retried elsewhere): its success rate collapses.
+    expect((await pay(4_000)).channel).toBe('card_a'); // no recent outcomes: cost decides
+    // Declines on card_a (insufficient funds is not retried elsewhere): its success rate collapses.
     // With the one success above, samples_min outcomes are in the window after samples_min - 1 declines.
     for (let i = 0; i < limits.routing_success_samples_min - 1; i++) {
       const declined = await pay(4_000 + i, {}, 'pm_card_chargeDeclinedInsufficientFunds');
-      expect(declined).toMatchObject({ status: 'failed', channel: 'card_b' });
+      expect(declined).toMatchObject({ status: 'failed', channel: 'card_a' });
     }
     const moved = await pay(4_100);
-    expect(moved.channel).toBe('card_a');
-    expect(moved.attempts[0].routing_reason).toBe('policy v1: rule #1 (card any currency) for card USD 4100: card_a rank 1 of 2 by success_rate (card_a no data (0 outcome(s)) > card_b 20% of 5)');
+    expect(moved.channel).toBe('card_b');
+    expect(moved.attempts[0].routing_reason).toBe('policy v1: rule #1 (card any currency) for card USD 4100: card_b rank 1 of 2 by success_rate (card_b no data (0 outcome(s)) > card_a 20% of 5)');
     // Other methods' windows are their own, and without success_rate first, cost still decides.
     await putPolicy({ rules: [{ method: 'card', rank_by: ['cost', 'success_rate'], prefer: [] }] });
-    expect((await pay(4_200)).channel).toBe('card_b');
+    expect((await pay(4_200)).channel).toBe('card_a');
     await putPolicy({ rules: [{ method: 'card', rank_by: ['success_rate', 'cost'], prefer: [] }] });
     clock.advance(limits.routing_success_window_ms + 1);
-    expect((await pay(4_300)).channel).toBe('card_b');
+    expect((await pay(4_300)).channel).toBe('card_a');
   });
 
   it('sends a payment in risk review to the channel doing strong customer authentication when the rule ranks by risk fit', async () => {
@@ -102,10 +102,10 @@ describe.each(stores)('routing ranking on %s', (store) => {
     await putPolicy({ rules: [{ method: 'card', rank_by: ['risk_fit', 'cost'], prefer: [] }] });
     const approved = await pay(6_000, { customer: { country: 'US' } });
     expect(approved.risk.decision).toBe('approve');
-    expect(approved.channel).toBe('card_b');
+    expect(approved.channel).toBe('card_a');
     const review = await pay(6_000, { customer: { country: 'DE' } }); // USD from Germany: currency/country mismatch
     expect(review.risk).toMatchObject({ decision: 'review', reasons: ['currency_country_mismatch'] });
-    expect(review.channel).toBe('card_a');
-    expect(review.attempts[0].routing_reason).toBe('policy v1: rule #1 (card any currency) for card USD 6000: card_a rank 1 of 2 by risk_fit (review risk: card_a does strong customer authentication, card_b does not)');
+    expect(review.channel).toBe('card_b');
+    expect(review.attempts[0].routing_reason).toBe('policy v1: rule #1 (card any currency) for card USD 6000: card_b rank 1 of 2 by risk_fit (review risk: card_b does strong customer authentication, card_a does not)');
   });
 });

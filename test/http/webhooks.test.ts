@@ -142,10 +142,10 @@ describe.each(stores)('merchant webhooks on %s', (store) => {
     const succeeded = inbox.received.find((r) => r.event.type === 'payment.succeeded')!;
     expect(succeeded.event).toEqual({
       id: expect.stringMatching(/^evt_/), object: 'event', type: 'payment.succeeded', created: nowSeconds(),
-      // Default card pricing: 2.9 % of 2500 (72.5 -> 73, HALF_UP) + 30; card_a charges us 2.2 % + 25.
+      // Default card pricing: 2.9 % of 2500 (72.5 -> 73, HALF_UP) + 30; card_a charges us 1.8 % + 20.
       data: {
         payment_id: payment.id, order_id: order.id, channel: payment.channel, amount: '2500', currency: 'USD',
-        fee_amount: '103', channel_fee_amount: '80', journal_entry_id: expect.stringMatching(/^jrn_/),
+        fee_amount: '103', channel_fee_amount: '65', journal_entry_id: expect.stringMatching(/^jrn_/),
       },
     });
     expect(succeeded.headers['content-type']).toBe('application/json');

@@ -1,0 +1,31 @@
+// The flags of the ledger and stream scenarios, and the pgbench script's shape. (The scenarios
+// themselves start servers and print numbers: they are run, not tested.)
+import { describe, expect, it } from 'vitest';
+import { parseLedgerBenchOptions, pgbenchPostingScript } from './ledger.ts';
+import { parseStreamBenchOptions } from './stream.ts';
+import { parseSettlementBenchOptions } from './settlement.ts';
+
+describe('clearway bench scenario flags', () => {
+  it('ledger: defaults, values, and refusals', () => {
+    expect(parseLedgerBenchOptions([])).toMatchObject({ single_entries: 10_000, batched_entries: 100_000, clients: 16, batchers: 4, batch: 1_000, merchants: 1_000, skip_pgbench: false });
+    expect(parseLedgerBenchOptions(['--batch', '500', '--batchers', '2', '--skip-pgbench'])).toMatchObject({ batch: 500, batchers: 2, skip_pgbench: true });
+    expect(() => parseLedgerBenchOptions(['--batch', '1001'])).toThrow(/--batch/);
+    expect(() => parseLedgerBenchOptions(['--entries', '5'])).toThrow();
+  });
+
+  it('stream and settlement: flags as options', () => {
+    expect(parseStreamBenchOptions(['--events', '500', '--no-nats'])).toEqual({ events: 500, nats: false });
+    expect(parseStreamBenchOptions([])).toEqual({});
+    expect(parseSettlementBenchOptions(['--merchants', '100', '--check'])).toMatchObject({ transactions: 1_000_000, merchants: 100, check: true });
+  });
+
+  it('pgbench: one posting per transaction in five statements, no colon inside a string literal', () => {
+    const statements = pgbenchPostingScript.split('\n').filter((line) => line !== '' && !line.startsWith('\\'));
+    expect(statements[0]).toBe('BEGIN;');
+    expect(statements.at(-1)).toBe('END;');
+    expect(statements.slice(1, -1).map((s) => s.split(' ').slice(0, 3).join(' '))).toEqual([
+      'INSERT INTO journal_entries', 'INSERT INTO postings', 'INSERT INTO postings', 'UPDATE ledger_accounts SET', 'UPDATE ledger_accounts SET',
+    ]);
+    for (const literal of pgbenchPostingScript.match(/'[^']*'/g) ?? []) expect(literal).not.toContain(':');
+  });
+});
