@@ -10,7 +10,8 @@
 //   refunds_match_refunds          every succeeded refund has exactly one refund entry, every refund
 //                                  entry a succeeded refund, debiting the merchant the refund less
 //                                  the fee it returned
-// The database enforces the first at commit; checking it again here is the second path
+// The database enforces the first at the end of every statement that writes entries or postings
+// (0017_ledger_statement_checks.sql); checking it again here is the second path
 // (TigerBeetle's habit): it catches a trigger dropped or disabled by hand.
 
 import type { Database, Queryable } from '../db/database.ts';

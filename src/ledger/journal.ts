@@ -1,7 +1,9 @@
-// Posting journal entries. One entry is one call of ledger_post_entry (0005_ledger.sql): it
-// checks the event was not posted yet, locks the accounts in id order, checks the floors, inserts
-// the entry and its postings and adds the deltas to the balances, all in one statement. The
-// database checks the entry balances when the transaction commits.
+// Posting journal entries. One entry is one call of ledger_post_entry (0005_ledger.sql, replaced
+// by 0017): it checks the event was not posted yet, locks the accounts in id order, checks the
+// floors, inserts the entry and its postings and adds the deltas to the balances, all in one
+// statement. The database checks that an entry balances at the end of the statement that writes
+// it (0017), so an entry and its postings are always inserted by one statement, here and in
+// ledger_post_entry.
 //
 // Operating outcomes are values: a replay returns the first entry; a floor that would be broken,
 // an event posted before with other postings, an entry reversed twice are named rejections, and
@@ -140,12 +142,21 @@ export async function ensureAccountsOnce(db: Queryable, physicalIds: readonly st
 
 /**
  * Posts several entries in the caller's transaction, one result each, in order, with the same
- * outcomes as postEntry one by one. The union of their accounts is locked first, in id order
- * (entries of one batch lock rows in no common order: without this two batches could deadlock).
- * A batch of new, non-reversal entries is written set-wise: floors are checked on running
- * balances here, then one INSERT of the entries, one of the postings and one UPDATE of the
- * balances (the database checks balance and floors again at commit). A batch holding a replay or
- * a reversal is posted entry by entry. Rejected entries write nothing; the others stay.
+ * outcomes as postEntry one by one. Rejected entries write nothing; the others stay.
+ *
+ * A batch of new, non-reversal entries is written set-wise: one statement inserts the entries
+ * with their postings (the database checks at its end that each balances), one UPDATE adds the
+ * deltas to the balances. Account locks are taken in id order over the union of the batch's
+ * accounts (entries of one batch touch rows in no common order: without this two batches could
+ * deadlock), and when they are taken depends on floors:
+ * - an account with a floor in the batch (allow_negative = false): every account is locked first,
+ *   and floors are checked on running balances read under those locks;
+ * - no account with a floor (captures): no outcome depends on a balance, so the entries and
+ *   postings are inserted first, holding no account lock (their foreign keys take KEY SHARE row
+ *   locks, which do not conflict with NO KEY UPDATE), and the accounts are locked only to update
+ *   their balances. Hot rows (fee_revenue and channel_receivable slots) are then held from the
+ *   UPDATE to commit, not for the whole batch.
+ * A batch holding a replay or a reversal is posted entry by entry, under the union's locks.
  */
 export async function postEntries(tx: Queryable, drafts: readonly EntryDraft[], options: PostOptions = {}): Promise<PostResult[]> {
   assert(drafts.length >= 1 && drafts.length <= ledgerLimits.entries_per_batch_max, 'postEntries: 1..entries_per_batch_max entries');
@@ -153,20 +164,33 @@ export async function postEntries(tx: Queryable, drafts: readonly EntryDraft[], 
   assert(new Set(checked.map((d) => d.eventId)).size === checked.length, 'postEntries: one entry per event in a batch');
   const postings = checked.map(physicalPostings);
   const ids = [...new Set(postings.flat().map((p) => p.accountId))].sort();
-  const { rows: present } = await tx.query<{ id: string }>('SELECT id FROM ledger_accounts WHERE id = ANY ($1::text[])', [ids]);
-  if (present.length < ids.length) await ensureAccounts(tx, ids);
-  const { rows: locked } = await tx.query<AccountRow>(
-    'SELECT id, balance, normal_balance, allow_negative FROM ledger_accounts WHERE id = ANY ($1::text[]) ORDER BY id FOR NO KEY UPDATE',
-    [ids],
-  );
-  assert(locked.length === ids.length, 'postEntries: every account locked');
+  let { rows: accounts } = await tx.query<AccountRow>(accountsSql, [ids]);
+  if (accounts.length < ids.length) {
+    await ensureAccounts(tx, ids);
+    ({ rows: accounts } = await tx.query<AccountRow>(accountsSql, [ids]));
+  }
+  assert(accounts.length === ids.length, 'postEntries: every account exists');
   const { rows: replays } = await tx.query('SELECT 1 FROM journal_entries WHERE event_id = ANY ($1::text[]) LIMIT 1', [checked.map((d) => d.eventId)]);
+  const createdAt = (options.clock ?? systemClock).now();
   if (replays.length > 0 || checked.some((d) => d.reverses !== null)) {
+    await lockAccounts(tx, ids);
     const results: PostResult[] = [];
     for (const draft of checked) results.push(await postEntry(tx, draft, options));
     return results;
   }
-  return writeBatch(tx, checked, postings, locked, (options.clock ?? systemClock).now());
+  if (accounts.some((row) => !row.allow_negative)) {
+    const locked = await lockAccounts(tx, ids);
+    const plan = planBatch(checked, postings, locked);
+    await insertEntries(tx, plan.accepted, createdAt);
+    await addDeltas(tx, plan.deltas);
+    return plan.results;
+  }
+  const plan = planBatch(checked, postings, accounts);
+  assert(plan.accepted.length === checked.length, 'postEntries: without floors every entry is accepted');
+  await insertEntries(tx, plan.accepted, createdAt);
+  await lockAccounts(tx, ids);
+  await addDeltas(tx, plan.deltas);
+  return plan.results;
 }
 
 interface AccountRow {
@@ -176,21 +200,44 @@ interface AccountRow {
   allow_negative: boolean;
 }
 
+const accountsSql = 'SELECT id, balance, normal_balance, allow_negative FROM ledger_accounts WHERE id = ANY ($1::text[]) ORDER BY id';
+
+/** Locks `ids` (sorted) in id order; returns the rows as read under the locks. */
+async function lockAccounts(tx: Queryable, ids: readonly string[]): Promise<AccountRow[]> {
+  const { rows } = await tx.query<AccountRow>(`${accountsSql} FOR NO KEY UPDATE`, [ids]);
+  assert(rows.length === ids.length, 'postEntries: every account locked');
+  return rows;
+}
+
 function breaksFloor(row: AccountRow, balance: bigint): boolean {
   if (row.allow_negative) return false;
   return row.normal_balance === 'debit' ? balance < 0n : balance > 0n;
 }
 
-async function writeBatch(tx: Queryable, drafts: EntryDraft[], postings: PhysicalPosting[][], locked: AccountRow[], createdAt: Date): Promise<PostResult[]> {
-  const accounts = new Map(locked.map((row) => [row.id, row]));
-  const running = new Map(locked.map((row) => [row.id, BigInt(row.balance)]));
+interface AcceptedEntry {
+  readonly entryId: string;
+  readonly draft: EntryDraft;
+  readonly postings: PhysicalPosting[];
+}
+
+interface BatchPlan {
+  readonly results: PostResult[];
+  readonly accepted: AcceptedEntry[];
+  /** Net change per account id, in id order, zero deltas left out. */
+  readonly deltas: [string, bigint][];
+}
+
+/** Decides each entry in order on running balances from `accounts` (floors only); writes nothing. */
+function planBatch(drafts: EntryDraft[], postings: PhysicalPosting[][], accounts: AccountRow[]): BatchPlan {
+  const byId = new Map(accounts.map((row) => [row.id, row]));
+  const running = new Map(accounts.map((row) => [row.id, BigInt(row.balance)]));
   const deltas = new Map<string, bigint>();
   const results: PostResult[] = [];
-  const accepted: { entryId: string; draft: EntryDraft; postings: PhysicalPosting[] }[] = [];
+  const accepted: AcceptedEntry[] = [];
   for (const [index, draft] of drafts.entries()) {
     const own = new Map<string, bigint>();
     for (const p of postings[index]!) own.set(p.accountId, (own.get(p.accountId) ?? 0n) + p.amount);
-    const broken = [...own].sort(([a], [b]) => (a < b ? -1 : 1)).find(([id, delta]) => breaksFloor(accounts.get(id)!, running.get(id)! + delta));
+    const broken = [...own].sort(([a], [b]) => (a < b ? -1 : 1)).find(([id, delta]) => breaksFloor(byId.get(id)!, running.get(id)! + delta));
     if (broken !== undefined) {
       results.push({ ok: false, rejection: 'insufficient_balance', account: broken[0], balance: running.get(broken[0])! });
       continue;
@@ -203,32 +250,52 @@ async function writeBatch(tx: Queryable, drafts: EntryDraft[], postings: Physica
     accepted.push({ entryId, draft, postings: postings[index]! });
     results.push({ ok: true, entryId, replayed: false });
   }
-  if (accepted.length === 0) return results;
-  const { rows: inserted } = await tx.query(
-    `INSERT INTO journal_entries (id, event_id, kind, merchant_id, created_at)
-     SELECT id, event_id, kind, merchant_id, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS e(id, event_id, kind, merchant_id)
-     ON CONFLICT (event_id) DO NOTHING RETURNING id`,
-    [accepted.map((a) => a.entryId), accepted.map((a) => a.draft.eventId), accepted.map((a) => a.draft.kind), accepted.map((a) => a.draft.merchantId), createdAt],
+  return { results, accepted, deltas: [...deltas].filter(([, delta]) => delta !== 0n).sort(([a], [b]) => (a < b ? -1 : 1)) };
+}
+
+/**
+ * Inserts the entries and their postings in one statement (the balance triggers of 0017 check
+ * each entry at its end). An event posted concurrently since the replay check makes the whole
+ * transaction run again (Database.transaction retries 40001), which then sees it as a replay.
+ */
+async function insertEntries(tx: Queryable, accepted: AcceptedEntry[], createdAt: Date): Promise<void> {
+  if (accepted.length === 0) return;
+  const rows = accepted.flatMap((a) => a.postings.map((p, line) => ({ entryId: a.entryId, line, p })));
+  const { rows: counted } = await tx.query<{ entries: bigint; postings: bigint }>(
+    `WITH e AS (
+       INSERT INTO journal_entries (id, event_id, kind, merchant_id, created_at)
+       SELECT id, event_id, kind, merchant_id, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS e(id, event_id, kind, merchant_id)
+       ON CONFLICT (event_id) DO NOTHING RETURNING id
+     ), p AS (
+       INSERT INTO postings (entry_id, line, account_id, currency, amount)
+       SELECT d.entry_id, d.line, d.account_id, d.currency, d.amount
+         FROM unnest($6::text[], $7::integer[], $8::text[], $9::text[], $10::bigint[]) AS d(entry_id, line, account_id, currency, amount)
+        WHERE d.entry_id IN (SELECT id FROM e)
+       RETURNING 1
+     )
+     SELECT (SELECT count(*) FROM e)::bigint AS entries, (SELECT count(*) FROM p)::bigint AS postings`,
+    [
+      accepted.map((a) => a.entryId), accepted.map((a) => a.draft.eventId), accepted.map((a) => a.draft.kind), accepted.map((a) => a.draft.merchantId), createdAt,
+      rows.map((r) => r.entryId), rows.map((r) => r.line), rows.map((r) => r.p.accountId), rows.map((r) => r.p.currency), rows.map((r) => r.p.amount.toString()),
+    ],
   );
-  if (inserted.length !== accepted.length) {
-    // A concurrent transaction posted one of these events since the replay check: run the whole
-    // transaction again (Database.transaction retries 40001), which then sees it as a replay.
+  const inserted = counted[0];
+  assert(inserted !== undefined, 'postEntries: the insert returns its counts');
+  if (Number(inserted.entries) !== accepted.length) {
     throw Object.assign(new Error('ledger: an event of the batch was posted concurrently'), { code: '40001' });
   }
-  const rows = accepted.flatMap((a) => a.postings.map((p, line) => ({ entryId: a.entryId, line, p })));
-  await tx.query(
-    `INSERT INTO postings (entry_id, line, account_id, currency, amount)
-     SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::bigint[])`,
-    [rows.map((r) => r.entryId), rows.map((r) => r.line), rows.map((r) => r.p.accountId), rows.map((r) => r.p.currency), rows.map((r) => r.p.amount.toString())],
-  );
-  const changed = [...deltas].filter(([, delta]) => delta !== 0n).sort(([a], [b]) => (a < b ? -1 : 1));
+  assert(Number(inserted.postings) === rows.length, 'postEntries: every posting inserted');
+}
+
+/** Adds each delta to its balance; the caller holds the rows' locks. */
+async function addDeltas(tx: Queryable, deltas: [string, bigint][]): Promise<void> {
+  if (deltas.length === 0) return;
   const { rowCount } = await tx.query(
     `UPDATE ledger_accounts a SET balance = a.balance + d.delta, version = a.version + 1
      FROM unnest($1::text[], $2::bigint[]) AS d(id, delta) WHERE a.id = d.id`,
-    [changed.map(([id]) => id), changed.map(([, delta]) => delta.toString())],
+    [deltas.map(([id]) => id), deltas.map(([, delta]) => delta.toString())],
   );
-  assert(rowCount === changed.length, 'postEntries: every changed balance updated');
-  return results;
+  assert(rowCount === deltas.length, 'postEntries: every changed balance updated');
 }
 
 /** A replay is the first result only if it carries the same postings; otherwise it is refused. */

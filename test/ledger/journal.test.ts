@@ -57,40 +57,63 @@ describe.each(stores)('ledger on %s', (store) => {
     expect(rows).toEqual([{ logical_id: 'fee_revenue:platform:USD', n: 16n, used: 1n }]); // all slots created on first use, one used
   });
 
-  it('refuses, at commit, an unbalanced entry written with raw SQL', async () => {
+  it('refuses, at the end of its statement, an unbalanced entry written with raw SQL', async () => {
     await ledger.db.transaction((tx) => ensureAccounts(tx, ['channel_receivable:card_a:USD', 'merchant_pending:mch_raw:USD']));
-    const insertEntry = (tx: { query: (sql: string, params?: unknown[]) => Promise<unknown> }, id: string, event: string) =>
+    type Tx = { query: (sql: string, params?: unknown[]) => Promise<unknown> };
+    // An entry and its postings in one statement, as the database requires (0017).
+    const insertEntryWithPostings = (tx: Tx, id: string, event: string, lines: readonly (readonly [string, bigint])[]) =>
+      tx.query(
+        `WITH e AS (INSERT INTO journal_entries (id, event_id, kind, merchant_id, created_at) VALUES ($1, $2, 'capture', 'mch_raw', now()) RETURNING id)
+         INSERT INTO postings (entry_id, line, account_id, currency, amount)
+         SELECT e.id, (d.n - 1)::integer, d.account_id, 'USD', d.amount FROM e, unnest($3::text[], $4::bigint[]) WITH ORDINALITY AS d(account_id, amount, n)`,
+        [id, event, lines.map(([accountId]) => accountId), lines.map(([, amount]) => amount.toString())],
+      );
+    const insertEntry = (tx: Tx, id: string, event: string) =>
       tx.query("INSERT INTO journal_entries (id, event_id, kind, merchant_id, created_at) VALUES ($1, $2, 'capture', 'mch_raw', now())", [id, event]);
-    const insertPosting = (tx: { query: (sql: string, params?: unknown[]) => Promise<unknown> }, id: string, line: number, accountId: string, amount: bigint) =>
+    const insertPosting = (tx: Tx, id: string, line: number, accountId: string, amount: bigint) =>
       tx.query("INSERT INTO postings (entry_id, line, account_id, currency, amount) VALUES ($1, $2, $3, 'USD', $4)", [id, line, accountId, amount.toString()]);
+    const refusedStatement = async (work: (tx: Tx) => Promise<unknown>, message: RegExp) => {
+      let statementRefused = false;
+      await expect(
+        ledger.db.transaction(async (tx) => {
+          try {
+            await work(tx);
+          } catch (error) {
+            statementRefused = true; // the statement itself fails, not the commit
+            throw error;
+          }
+        }),
+      ).rejects.toThrow(message);
+      expect(statementRefused).toBe(true);
+    };
+
+    // An unbalanced set of postings, with its entry in one statement.
     const unbalancedId = 'jrn_0000000000000000000000u1';
-    let statementsRan = false;
-    await expect(
-      ledger.db.transaction(async (tx) => {
-        await insertEntry(tx, unbalancedId, 'raw_unbalanced');
-        await insertPosting(tx, unbalancedId, 0, 'channel_receivable:card_a:USD', 100n);
-        await insertPosting(tx, unbalancedId, 1, 'merchant_pending:mch_raw:USD', -99n);
-        statementsRan = true; // every statement was accepted: the refusal comes at commit
-      }),
-    ).rejects.toThrow(/does not balance in USD/);
-    expect(statementsRan).toBe(true);
-
+    await refusedStatement(
+      (tx) => insertEntryWithPostings(tx, unbalancedId, 'raw_unbalanced', [['channel_receivable:card_a:USD', 100n], ['merchant_pending:mch_raw:USD', -99n]]),
+      /does not balance in USD/,
+    );
+    // An entry with a single posting.
+    await refusedStatement((tx) => insertEntryWithPostings(tx, 'jrn_0000000000000000000000u3', 'raw_single', [['channel_receivable:card_a:USD', 100n]]), /has 1 posting\(s\)|does not balance in USD/);
+    // An entry without postings, even if they were to follow in later statements of its transaction.
     const loneId = 'jrn_0000000000000000000000u2';
-    await expect(
-      ledger.db.transaction(async (tx) => {
-        await insertEntry(tx, loneId, 'raw_lonely');
-      }),
-    ).rejects.toThrow(/has 0 posting\(s\)/);
+    await refusedStatement((tx) => insertEntry(tx, loneId, 'raw_lonely'), /has 0 posting\(s\)/);
+    await refusedStatement(async (tx) => {
+      await insertEntry(tx, loneId, 'raw_lonely');
+      await insertPosting(tx, loneId, 0, 'channel_receivable:card_a:USD', 100n);
+      await insertPosting(tx, loneId, 1, 'merchant_pending:mch_raw:USD', -100n);
+    }, /has 0 posting\(s\)/);
 
-    // Balanced raw SQL commits (postings after the entry, in separate statements)…
+    // A balanced entry written with its postings in one statement commits…
     const balancedId = 'jrn_0000000000000000000000b1';
-    await ledger.db.transaction(async (tx) => {
-      await insertEntry(tx, balancedId, 'raw_balanced');
-      await insertPosting(tx, balancedId, 0, 'channel_receivable:card_a:USD', 100n);
-      await insertPosting(tx, balancedId, 1, 'merchant_pending:mch_raw:USD', -100n);
-    });
-    // …and a posting added later to that committed entry is refused, as it unbalances it.
-    await expect(ledger.db.transaction((tx) => insertPosting(tx, balancedId, 2, 'channel_receivable:card_a:USD', 5n))).rejects.toThrow(/does not balance/);
+    await ledger.db.transaction((tx) => insertEntryWithPostings(tx, balancedId, 'raw_balanced', [['channel_receivable:card_a:USD', 100n], ['merchant_pending:mch_raw:USD', -100n]]));
+    // …and a posting added later to that committed entry is refused, as it unbalances it…
+    await refusedStatement((tx) => insertPosting(tx, balancedId, 2, 'channel_receivable:card_a:USD', 5n), /does not balance/);
+    // …in the same transaction as the entry too.
+    await refusedStatement(async (tx) => {
+      await insertEntryWithPostings(tx, 'jrn_0000000000000000000000u4', 'raw_then_more', [['channel_receivable:card_a:USD', 7n], ['merchant_pending:mch_raw:USD', -7n]]);
+      await insertPosting(tx, 'jrn_0000000000000000000000u4', 2, 'merchant_pending:mch_raw:USD', -1n);
+    }, /does not balance in USD/);
 
     const { rows } = await ledger.db.query<{ id: string }>("SELECT id FROM journal_entries WHERE event_id LIKE 'raw_%' ORDER BY id");
     expect(rows.map((r) => r.id)).toEqual([balancedId]);
@@ -125,8 +148,12 @@ describe.each(stores)('ledger on %s', (store) => {
     await ledger.db.transaction((tx) => ensureAccounts(tx, ['merchant_pending:mch_fx:EUR', 'channel_receivable:card_a:EUR']));
     await expect(
       ledger.db.transaction(async (tx) => {
-        await tx.query("INSERT INTO journal_entries (id, event_id, kind, merchant_id, created_at) VALUES ($1, 'raw_fx', 'capture', 'mch_fx', now())", [entryId]);
-        await tx.query("INSERT INTO postings (entry_id, line, account_id, currency, amount) VALUES ($1, 0, 'channel_receivable:card_a:EUR', 'USD', 100)", [entryId]);
+        await tx.query(
+          `WITH e AS (INSERT INTO journal_entries (id, event_id, kind, merchant_id, created_at) VALUES ($1, 'raw_fx', 'capture', 'mch_fx', now()) RETURNING id)
+           INSERT INTO postings (entry_id, line, account_id, currency, amount)
+           SELECT e.id, d.line, d.account_id, 'USD', d.amount FROM e, (VALUES (0, 'channel_receivable:card_a:EUR', 100), (1, 'merchant_pending:mch_fx:EUR', -100)) AS d(line, account_id, amount)`,
+          [entryId],
+        );
       }),
     ).rejects.toThrow(/foreign key/);
   });

@@ -11,7 +11,7 @@
 // (`fee_revenue:platform:USD#00` … `#15`), each posting going to the slot a hash of its event id
 // picks (deterministic, so a replay compares equal), and its balance is the sum of its slots.
 // Sixteen concurrent postings then meet on one row about 1/16 as often. A channel's
-// channel_receivable (every capture on that channel touches it) is split the same way. Slots are allowed only on
+// channel_receivable (every capture on that channel touches it) is split the same way, and so is its channel_fee_expense. Slots are allowed only on
 // accounts that may go negative: a floor per slot would refuse what the sum allows. A big
 // merchant's merchant_pending (which may go negative: a refund after settlement) can be slotted
 // the same way by raising its slot count; merchant_available keeps one row because payouts must
@@ -49,7 +49,7 @@ export const chartOfAccounts: Readonly<Record<AccountType, AccountRule>> = Objec
   merchant_pending: { ownerKind: 'merchant', normalBalance: 'credit', allowNegative: true, slots: 1, meaning: 'captured, not yet settled' },
   merchant_available: { ownerKind: 'merchant', normalBalance: 'credit', allowNegative: false, slots: 1, meaning: 'settled, can be paid out' },
   fee_revenue: { ownerKind: 'platform', normalBalance: 'credit', allowNegative: true, slots: ledgerLimits.fee_revenue_slots, meaning: 'our fees' },
-  channel_fee_expense: { ownerKind: 'channel', normalBalance: 'debit', allowNegative: true, slots: 1, meaning: 'what channels charge us' },
+  channel_fee_expense: { ownerKind: 'channel', normalBalance: 'debit', allowNegative: true, slots: ledgerLimits.channel_receivable_slots, meaning: 'what channels charge us' },
   payout_in_transit: { ownerKind: 'merchant', normalBalance: 'credit', allowNegative: false, slots: 1, meaning: 'sent to a bank, not yet confirmed' },
   // bank_cash may go negative: it is the platform's position at the bank as the ledger knows it.
   // Payouts credit it as soon as a bank pays; it is debited only when reconciliation books the
