@@ -325,7 +325,7 @@ export async function ensureAccounts(tx: Queryable, physicalIds: readonly string
     `INSERT INTO ledger_accounts (id, logical_id, slot, type, owner, currency, normal_balance, allow_negative)
      SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[])
      ORDER BY 1
-     ON CONFLICT (id) DO NOTHING`,
+     ON CONFLICT DO NOTHING`, // every unique index an arbiter: with (id) alone, a concurrent creator of the same row can trip (id, currency)
     [
       ids,
       parsed.map((p) => accountId(p.account)),
