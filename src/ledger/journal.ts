@@ -135,9 +135,9 @@ export async function ensureAccountsOnce(db: Queryable, physicalIds: readonly st
   }
   const missing = physicalIds.filter((id) => !known.has(id));
   if (missing.length === 0) return;
-  await ensureAccounts(db, missing);
-  if (known.size + missing.length > ledgerLimits.known_accounts_cached_max) known.clear();
-  for (const id of missing) known.add(id);
+  const ensured = await ensureAccounts(db, missing);
+  if (known.size + ensured.length > ledgerLimits.known_accounts_cached_max) known.clear();
+  for (const id of ensured) known.add(id);
 }
 
 /**
@@ -313,7 +313,8 @@ async function replayOutcome(tx: Queryable, draft: EntryDraft, postings: Physica
  * Creates the accounts that do not exist yet, from the chart, in id order. A slotted account gets
  * all its slots at once, so concurrent posters do not each stop to create one more slot.
  */
-export async function ensureAccounts(tx: Queryable, physicalIds: readonly string[]): Promise<void> {
+/** Returns every physical id now known to exist: the ids asked for and all slots of their accounts. */
+export async function ensureAccounts(tx: Queryable, physicalIds: readonly string[]): Promise<string[]> {
   const all = new Set<string>();
   for (const id of physicalIds) {
     const { account: ref } = parseAccountId(id);
@@ -337,6 +338,7 @@ export async function ensureAccounts(tx: Queryable, physicalIds: readonly string
       parsed.map((p) => chartOfAccounts[p.account.type].allowNegative),
     ],
   );
+  return ids;
 }
 
 interface EntryRow {
