@@ -3,6 +3,7 @@
 // which only those within the last `routing_success_window_ms` count). Fed from
 // recordAttemptOutcome, the one place every attempt outcome passes; read by the routing decision
 // without any I/O. Times come from the app clock.
+import { channelPaymentNotFound } from '../channels/contract.ts';
 import { assert } from '../kernel/errors.ts';
 import { limits } from '../kernel/limits.ts';
 import type { RecentOutcomes } from './rank.ts';
@@ -98,7 +99,7 @@ export interface ObservedOutcome {
  * the circuit breaker's business (availability); the success window measures how often the
  * channel approves what it decides on, so a channel back from an outage is not held back by it.
  */
-const technicalFailures: ReadonlySet<string> = new Set(['channel_not_reached', 'channel_outcome_unknown', 'not_found']);
+const technicalFailures: ReadonlySet<string> = new Set(['channel_not_reached', 'channel_outcome_unknown', channelPaymentNotFound]);
 
 /** Feeds the window from a recorded outcome: an attempt that just succeeded, or was declined by its channel. */
 export function observeAttemptOutcome(ctx: { readonly channels: object; readonly clock: { now(): Date } }, recorded: ObservedOutcome): void {

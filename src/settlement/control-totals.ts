@@ -25,6 +25,18 @@ import { totalsOfFigures, type ChunkSums, type ControlTotals } from './domain/ba
 import type { DayWindow } from './domain/day-window.ts';
 import { settlementLimits } from './limits.ts';
 
+/**
+ * What one entry moved, from the ledger's side: the merchant's net (its pending account), the
+ * gross (the pending postings in the entry's own direction) and our fee, each in the merchant's
+ * direction. Shared by the per-merchant and the per-page queries so both read the ledger alike.
+ */
+const entryAmountsSql = `-sum(p.amount) FILTER (WHERE a.type = 'merchant_pending') AS net,
+         -sum(p.amount) FILTER (WHERE a.type = 'merchant_pending' AND (p.amount < 0) = (e.kind = 'capture')) AS gross,
+         -sum(p.amount) FILTER (WHERE a.type = 'fee_revenue') AS fee
+    FROM entries e
+    JOIN postings p ON p.entry_id = e.id
+    JOIN ledger_accounts a ON a.id = p.account_id`;
+
 const chunkSql = `
 WITH entries AS (
   SELECT e.id, e.kind, e.event_id, e.created_at
@@ -33,12 +45,7 @@ WITH entries AS (
 ),
 ledger AS (
   SELECT e.id, e.kind, e.event_id, e.created_at, p.currency,
-         -sum(p.amount) FILTER (WHERE a.type = 'merchant_pending') AS net,
-         -sum(p.amount) FILTER (WHERE a.type = 'merchant_pending' AND (p.amount < 0) = (e.kind = 'capture')) AS gross,
-         -sum(p.amount) FILTER (WHERE a.type = 'fee_revenue') AS fee
-    FROM entries e
-    JOIN postings p ON p.entry_id = e.id
-    JOIN ledger_accounts a ON a.id = p.account_id
+         ${entryAmountsSql}
    WHERE (a.type = 'merchant_pending' AND a.owner = $1) OR a.type = 'fee_revenue'
    GROUP BY e.id, e.kind, e.event_id, e.created_at, p.currency
 ),
@@ -177,12 +184,7 @@ const chunksOfMerchantsSql = `
 WITH ${windowsSql},
 ledger AS (
   SELECT e.merchant_id, e.id, e.kind, e.event_id, e.created_at, p.currency,
-         -sum(p.amount) FILTER (WHERE a.type = 'merchant_pending') AS net,
-         -sum(p.amount) FILTER (WHERE a.type = 'merchant_pending' AND (p.amount < 0) = (e.kind = 'capture')) AS gross,
-         -sum(p.amount) FILTER (WHERE a.type = 'fee_revenue') AS fee
-    FROM entries e
-    JOIN postings p ON p.entry_id = e.id
-    JOIN ledger_accounts a ON a.id = p.account_id
+         ${entryAmountsSql}
    WHERE (a.type = 'merchant_pending' AND a.owner = e.merchant_id) OR a.type = 'fee_revenue'
    GROUP BY e.merchant_id, e.id, e.kind, e.event_id, e.created_at, p.currency
 ),

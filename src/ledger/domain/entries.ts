@@ -41,8 +41,15 @@ export function isBalanced(postings: readonly PostingDraft[]): boolean {
   return true;
 }
 
-/** Checks a draft (programmer errors: a builder or caller produced a wrong entry) and freezes it. */
+/** Drafts entryDraft already checked and froze (frozen, so they cannot have changed since). */
+const checkedDrafts = new WeakSet<EntryDraft>();
+
+/**
+ * Checks a draft (programmer errors: a builder or caller produced a wrong entry) and freezes it.
+ * A draft it returned before is returned as it is: posting paths may call it again for free.
+ */
 export function entryDraft(draft: EntryDraft): EntryDraft {
+  if (checkedDrafts.has(draft)) return draft;
   assert(typeof draft.eventId === 'string' && draft.eventId.length >= 1 && draft.eventId.length <= ledgerLimits.event_id_length_max, 'entry: event id length');
   assert((entryKinds as readonly string[]).includes(draft.kind), `entry: unknown kind ${String(draft.kind)}`);
   assert((draft.kind === 'reversal') === (draft.reverses !== null), 'entry: a reversal, and only a reversal, names the entry it reverses');
@@ -53,7 +60,9 @@ export function entryDraft(draft: EntryDraft): EntryDraft {
     assert(posting.slot === undefined || (Number.isInteger(posting.slot) && posting.slot >= 0 && posting.slot < chartOfAccounts[posting.account.type].slots), 'entry: slot within the account');
   }
   assert(isBalanced(draft.postings), `entry ${draft.eventId}: postings must sum to zero per currency`);
-  return Object.freeze({ ...draft, postings: Object.freeze(draft.postings.map((p) => Object.freeze({ ...p }))) });
+  const frozen = Object.freeze({ ...draft, postings: Object.freeze(draft.postings.map((p) => Object.freeze({ ...p }))) });
+  checkedDrafts.add(frozen);
+  return frozen;
 }
 
 /** Dr `debit` / Cr `credit` of `amount` (positive); nothing when the amount is zero. */
