@@ -73,7 +73,7 @@ async function waitUntilReady(child: ChildProcess, baseUrl: string, describe: ()
 export async function startClearway(options: ClearwayProcessOptions): Promise<ClearwayProcess> {
   const adminKey = `bench_admin_${randomBytes(24).toString('hex')}`;
   const baseUrl = `http://127.0.0.1:${options.port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+  const child = spawn(process.execPath, [...(process.env.CLEARWAY_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', 'src/cli/main.ts', 'serve'], {
     cwd: options.repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {

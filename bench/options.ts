@@ -12,6 +12,8 @@ export interface BenchOptions {
   readonly skip_wallet: boolean;
   /** Purchases in flight at most during the open-loop phase. */
   readonly open_loop_outstanding_max: number;
+  /** Load pg_stat_statements and print the costliest statements per purchase. */
+  readonly statements: boolean;
   readonly help: boolean;
 }
 
@@ -23,7 +25,8 @@ export const benchUsage = `usage: clearway bench [--duration S] [--concurrency C
   --pgbench-duration S   seconds of pgbench TPC-B on the same server (default 15)
   --skip-pgbench         do not run pgbench (no ratio)
   --skip-wallet          do not run the wallet scenario (QR payment to notification) nor time routing
-  --outstanding-max N    purchases in flight at most in the open-loop phase (default 256)`;
+  --outstanding-max N    purchases in flight at most in the open-loop phase (default 256)
+  --statements           load pg_stat_statements and list the costliest statements per purchase`;
 
 function integerFlag(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
@@ -45,6 +48,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
       'skip-pgbench': { type: 'boolean' },
       'skip-wallet': { type: 'boolean' },
       'outstanding-max': { type: 'string' },
+      statements: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -56,6 +60,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     skip_pgbench: values['skip-pgbench'] ?? false,
     skip_wallet: values['skip-wallet'] ?? false,
     open_loop_outstanding_max: integerFlag('outstanding-max', values['outstanding-max'], 256, 1, 4096),
+    statements: values.statements ?? false,
     help: values.help ?? false,
   });
 }

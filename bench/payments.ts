@@ -16,6 +16,7 @@ import { runOpenLoop, type OpenLoopResult } from './open-loop.ts';
 import { benchUsage, parseBenchOptions, type BenchOptions } from './options.ts';
 import { cardPurchase } from './payment-flow.ts';
 import { pgStatsDelta, pgStatsSnapshot, type PgStatsDelta } from './pg-stats.ts';
+import { formatStatements, resetStatements, statementsSettings, topStatements } from './pg-statements.ts';
 import { runPgbench, type PgbenchResult } from './pgbench.ts';
 import type { PhaseResult, WindowHooks } from './phase-stats.ts';
 import { formatReport, formatWalletReport, idle_busy_cores_warning, targets, verdicts, type BenchmarkResult } from './report.ts';
@@ -188,7 +189,7 @@ function assembleResult(measured: Measured): BenchmarkResult {
 async function benchmark(options: BenchOptions, argv: string[], cleanup: Cleanup): Promise<void> {
   const started_at = new Date().toISOString();
   progress('starting a throwaway PostgreSQL server');
-  const cluster = await startPgCluster();
+  const cluster = await startPgCluster(options.statements ? { settings: statementsSettings } : {});
   cleanup.add(() => cluster.stop());
   const postgresVersion = await psqlQuery(cluster.bindir, cluster.port, 'SHOW server_version');
 
@@ -199,6 +200,7 @@ async function benchmark(options: BenchOptions, argv: string[], cleanup: Cleanup
   const processes: MeteredProcesses = { clearwayPid: server.pid, postmasterPid: await postmasterPid(cluster.bindir, cluster.port) };
   const idle = await meterIdle(processes);
   const statsBefore = await pgStatsSnapshot(cluster.bindir, cluster.port);
+  if (options.statements) await resetStatements(cluster.bindir, cluster.port);
   const { closed, open, cpu } = await runLoad(server, apiKey, options, processes);
   let wallet: WalletPhaseResult | null = null;
   if (!options.skip_wallet) {
@@ -218,6 +220,7 @@ async function benchmark(options: BenchOptions, argv: string[], cleanup: Cleanup
   await server.stop(); // its connections close, so their statistics reach pg_stat_* before the snapshot
   const statsDelta = pgStatsDelta(statsBefore, await pgStatsSnapshot(cluster.bindir, cluster.port));
   const purchases = closed.purchases_total + open.purchases_total;
+  const statements = options.statements ? await topStatements(cluster.bindir, cluster.port) : null;
 
   let pgbench: PgbenchResult | null = null;
   const pgbenchCpu = cpuWindow({ clearwayPid: undefined, postmasterPid: processes.postmasterPid });
@@ -236,6 +239,7 @@ async function benchmark(options: BenchOptions, argv: string[], cleanup: Cleanup
   const full: BenchmarkResult = { ...result, wallet, routing_decision: routing };
   process.stdout.write(formatReport(full));
   process.stdout.write(formatWalletReport(wallet, routing));
+  if (statements) process.stdout.write(formatStatements(statements, purchases));
   process.stdout.write(`result written to ${path.relative(process.cwd(), writeResult(full))}\n`);
 }
 

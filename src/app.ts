@@ -12,6 +12,7 @@ import { createMetrics } from './http/metrics.ts';
 import { buildServer } from './http/server.ts';
 import type { AppContext, OrderFacts, SucceededAttempt } from './http/context.ts';
 import { FactsCache } from './kernel/facts-cache.ts';
+import { AttemptsInFlight } from './payments/attempts-in-flight.ts';
 import { createLogger } from './logger.ts';
 import { hashKey, newAdminKey, newMerchantKey } from './merchants/keys.ts';
 import { createMerchant, readSetting, writeSettingOnce } from './merchants/repository.ts';
@@ -77,7 +78,7 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     const channelWiring = { resilience: wiring, timeoutMs: config.channelTimeoutMs, clock, logger };
     const channels = config.sandbox ? await configureSandboxChannels(channelWiring) : configureEnvironmentChannels(config.channelsFile, process.env, channelWiring);
     const facts = { orders: new FactsCache<OrderFacts>(limits.facts_cache_entries_max), succeededAttempts: new FactsCache<SucceededAttempt>(limits.facts_cache_entries_max) };
-    const ctx: AppContext = { config, db, clock, logger, metrics, channels: channels.registry, adminKeyHash: hashKey(adminKey), facts };
+    const ctx: AppContext = { config, db, clock, logger, metrics, channels: channels.registry, adminKeyHash: hashKey(adminKey), facts, attemptsInFlight: new AttemptsInFlight(limits.attempts_in_flight_max) };
     const payoutBanks = await configurePayoutBanks({ sandbox: config.sandbox, clock, env: process.env });
     attachPayoutBanks(ctx, payoutBanks);
     if (config.natsUrl) attachNatsStream(ctx, await openNatsStream({ url: config.natsUrl, subjectPrefix: config.natsSubjectPrefix }));

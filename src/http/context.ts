@@ -5,6 +5,7 @@ import type { Clock } from '../kernel/clock.ts';
 import type { ChannelRegistry } from '../channels/registry.ts';
 import type { Metrics } from './metrics.ts';
 import type { FactsCache } from '../kernel/facts-cache.ts';
+import type { AttemptsInFlight } from '../payments/attempts-in-flight.ts';
 
 /** What never changes about an order once created: enough to plan its payment. */
 export interface OrderFacts {
@@ -38,6 +39,8 @@ export interface AppContext {
   /** The admin key's hash (the key itself is never kept in memory longer than start-up). */
   readonly adminKeyHash: string;
   readonly facts: FactsCaches;
+  /** The attempts whose synchronous channel call this process is making (notifications wait for them). */
+  readonly attemptsInFlight: AttemptsInFlight;
 }
 
 export type Principal = { readonly kind: 'admin' } | { readonly kind: 'merchant'; readonly merchantId: string };

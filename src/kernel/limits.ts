@@ -71,6 +71,10 @@ export const limits = Object.freeze({
   pricing_rules_max: 50,
   /** Entries of each in-process cache of immutable facts (order totals, settled attempts). */
   facts_cache_entries_max: 100_000,
+  /** Synchronous channel calls tracked at once (src/payments/attempts-in-flight.ts). */
+  attempts_in_flight_max: 100_000,
+  /** How long a notification waits for this process's synchronous call on the same attempt. */
+  notification_in_flight_wait_ms: 2_000,
   /** Orders expired in one sweep of the expiry worker. */
   order_expiry_batch_max: 500,
   /** Rate limit per API key (generous by default: a benchmark at full speed is not throttled). */

@@ -3,14 +3,11 @@
 // direction: positive means the platform owes the merchant (the accounts are credit-normal).
 import type { Queryable } from '../db/database.ts';
 import { ClearwayError } from '../kernel/errors.ts';
-import { assert } from '../kernel/errors.ts';
-import { chartOfAccounts, parseAccountId, type AccountType } from './domain/accounts.ts';
+import { chartOfAccounts, parseAccountId, slotAccountId, type AccountType } from './domain/accounts.ts';
 
 export const merchantAccountTypes = ['merchant_pending', 'merchant_available', 'payout_in_transit'] as const satisfies readonly AccountType[];
 export type MerchantAccountType = (typeof merchantAccountTypes)[number];
 
-// A statement reads one physical row per account (the postings index): merchant accounts are not split.
-for (const type of merchantAccountTypes) assert(chartOfAccounts[type].slots === 1, `balances: ${type} has one slot`);
 
 export interface MerchantBalance {
   readonly type: MerchantAccountType;
@@ -46,8 +43,10 @@ export async function accountStatement(
   db: Queryable, merchantId: string, type: MerchantAccountType, currency: string, page: { limit: number; starting_after?: string },
 ): Promise<{ lines: StatementLine[]; hasMore: boolean }> {
   const logical = `${type}:${merchantId}:${currency}`;
-  parseAccountId(logical); // asserts a well-formed account id
-  const params: unknown[] = [logical, page.limit + 1, merchantId];
+  const { account: ref } = parseAccountId(logical); // asserts a well-formed account id
+  // Every physical row of the account (merchant_pending is split into slots), read by the postings index.
+  const physical = Array.from({ length: chartOfAccounts[type].slots }, (_, slot) => slotAccountId(ref, slot));
+  const params: unknown[] = [physical, page.limit + 1, merchantId];
   let cursor = '';
   if (page.starting_after !== undefined) {
     const { rows } = await db.query<{ created_at: Date }>('SELECT created_at FROM journal_entries WHERE id = $1 AND merchant_id = $2', [page.starting_after, merchantId]);
@@ -58,7 +57,7 @@ export async function accountStatement(
   const { rows } = await db.query<{ entry_id: string; event_id: string; kind: string; amount: bigint; created_at: Date }>(
     `SELECT e.id AS entry_id, e.event_id, e.kind, -sum(p.amount)::bigint AS amount, e.created_at
        FROM postings p JOIN journal_entries e ON e.id = p.entry_id
-      WHERE p.account_id = $1 AND e.merchant_id = $3 ${cursor}
+      WHERE p.account_id = ANY ($1::text[]) AND e.merchant_id = $3 ${cursor}
       GROUP BY e.id, e.event_id, e.kind, e.created_at
       ORDER BY e.created_at DESC, e.id DESC LIMIT $2`,
     params,

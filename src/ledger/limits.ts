@@ -10,6 +10,8 @@ export const ledgerLimits = Object.freeze({
   fee_revenue_slots: 16,
   /** Slots of each channel's channel_receivable per currency (every capture on the channel touches it). */
   channel_receivable_slots: 16,
+  /** Slots of each merchant's merchant_pending per currency (every capture and refund of the merchant touches it). */
+  merchant_pending_slots: 16,
   /** Entries posted by one call of postEntries (one transaction). */
   entries_per_batch_max: 1_000,
   /** Length of an event id (the business event an entry records). */
@@ -25,7 +27,7 @@ export const ledgerLimits = Object.freeze({
 export function checkLedgerLimits(l = ledgerLimits): void {
   if (l.entry_postings_max < 2) throw new Error('ledger limits: entry_postings_max must be >= 2');
   if (l.account_slots_max < 1 || l.account_slots_max > 255) throw new Error('ledger limits: account_slots_max must be 1..255');
-  for (const [name, slots] of [['fee_revenue_slots', l.fee_revenue_slots], ['channel_receivable_slots', l.channel_receivable_slots]] as const) {
+  for (const [name, slots] of [['fee_revenue_slots', l.fee_revenue_slots], ['channel_receivable_slots', l.channel_receivable_slots], ['merchant_pending_slots', l.merchant_pending_slots]] as const) {
     if (slots < 1 || slots > l.account_slots_max) throw new Error(`ledger limits: ${name} must be 1..account_slots_max`);
   }
 }

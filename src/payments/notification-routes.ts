@@ -2,6 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Channel } from '../channels/registry.ts';
 import type { ChannelNotification, ChannelPaymentResult } from '../channels/contract.ts';
 import type { AppContext } from '../http/context.ts';
+import { limits } from '../kernel/limits.ts';
 import { recordAttemptOutcome } from './record-outcome.ts';
 import { findAttemptByTradeNo } from './repository.ts';
 
@@ -77,6 +78,8 @@ async function handleNotification(
     return { accepted: true };
   }
   const notification = verdict.notification;
+  // The synchronous call on this attempt may still be recording what the channel answered.
+  await ctx.attemptsInFlight.settled(notification.out_trade_no, limits.notification_in_flight_wait_ms);
   // A success this process already recorded (notifications are at-least-once): nothing to read.
   const known = notification.status === 'succeeded' ? ctx.facts.succeededAttempts.get(notification.out_trade_no) : undefined;
   if (known && known.amount === notification.amount && known.currency === notification.currency) {

@@ -197,14 +197,17 @@ export async function createPayment(ctx: AppContext, merchantId: string, body: P
   let storedResponse: StoredResponse | null = null;
   let attempt: AttemptRow | null = started.attempt;
   for (let index = 0; attempt !== null && index < plan.length; index++) {
-    const outcome = await callChannel(ctx, plan[index]!.channel, payment, attempt);
     const following = plan[index + 1];
     const next: NextChannel | null = following ? { channel: following.channel.config.id, routing_reason: following.routing_reason } : null;
     const earlier = [...attempts];
     const finish = responseStore
       ? (after: PaymentRow, last: AttemptRow): StoredResponse => ({ owner: responseStore.owner, key: responseStore.key, ...responseStore.render(after, [...earlier, last]) })
       : undefined;
-    const recorded = await recordAttemptOutcome(ctx, attempt, outcome, next, { payment, attempt, ...(finish ? { finish } : {}) });
+    const calling: AttemptRow = attempt;
+    const known = { payment, attempt: calling, ...(finish ? { finish } : {}) };
+    // In flight from the call until its outcome is recorded: a notification meanwhile waits for it.
+    const recorded = await ctx.attemptsInFlight.around(calling.out_trade_no, async () =>
+      recordAttemptOutcome(ctx, calling, await callChannel(ctx, plan[index]!.channel, payment, calling), next, known));
     payment = recorded.payment;
     attempts.push(recorded.attempt);
     storedResponse = recorded.storedResponse ?? null;
