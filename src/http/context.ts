@@ -6,6 +6,7 @@ import type { ChannelRegistry } from '../channels/registry.ts';
 import type { Metrics } from './metrics.ts';
 import type { FactsCache } from '../kernel/facts-cache.ts';
 import type { AttemptsInFlight } from '../payments/attempts-in-flight.ts';
+import type { HeldKey } from './idempotency.ts';
 
 /** What never changes about an order once created: enough to plan its payment. */
 export interface OrderFacts {
@@ -50,10 +51,12 @@ export type RouteAuth = 'none' | 'admin' | 'merchant' | 'any';
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
-    idempotency: { owner: string; key: string; settled: boolean } | null;
+    idempotency: HeldKey | null;
   }
   interface FastifyContextConfig {
     auth?: RouteAuth;
+    /** 'with_first_write': the route writes its idempotency claim with its first statement (src/http/idempotency.ts). */
+    idempotency?: 'with_first_write';
   }
 }
 

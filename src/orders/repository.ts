@@ -40,7 +40,7 @@ export type NewOrder = Omit<OrderRow, 'version' | 'updated_at' | 'amount_refunde
 
 function orderValues(s: StatementBuilder, order: NewOrder): string {
   return [
-    s.bind(order.id), s.bind(order.merchant_id), s.bind(order.status), s.bind(order.currency), s.bind(JSON.stringify(order.items), '::jsonb'),
+    s.bind(order.id, '::text'), s.bind(order.merchant_id, '::text'), s.bind(order.status, '::text'), s.bind(order.currency, '::text'), s.bind(JSON.stringify(order.items), '::jsonb'),
     s.bind(order.amount_subtotal, '::bigint'), s.bind(order.amount_discount, '::bigint'), s.bind(order.amount_total, '::bigint'),
     s.bind(JSON.stringify(order.pricing_log), '::jsonb'), s.bind(order.coupon_ids, '::text[]'),
     s.bind(order.customer === null ? null : JSON.stringify(order.customer), '::jsonb'), s.bind(JSON.stringify(order.metadata), '::jsonb'),
@@ -56,16 +56,22 @@ export async function insertOrder(tx: Queryable, order: NewOrder): Promise<void>
   await tx.query(`INSERT INTO orders (${orderColumns}) VALUES (${orderValues(s, order)})`, s.params);
 }
 
-/** The order and its outbox events in one statement (one round trip, atomic). */
-export async function insertOrderWithEvents(db: Queryable, order: NewOrder, events: readonly OutboxEvent[], now: Date): Promise<void> {
+/**
+ * The order and its outbox events in one statement (one round trip, atomic). With `claim` (the
+ * CTE `idempotency_claim`, src/http/idempotency.ts), the statement also writes the request's
+ * idempotency key and writes the order only if the key was free. Returns whether it wrote.
+ */
+export async function insertOrderWithEvents(db: Queryable, order: NewOrder, events: readonly OutboxEvent[], now: Date, claim?: (s: StatementBuilder) => string): Promise<boolean> {
   const s = new StatementBuilder();
+  const claimed = claim ? `${claim(s)},\n` : '';
   const values = orderValues(s, order);
   const outbox = outboxInsertSql(s, events, now, 'order_insert');
-  await db.query(
-    `WITH order_insert AS (INSERT INTO orders (${orderColumns}) VALUES (${values}) RETURNING id)${outbox ? `, outbox AS (${outbox})` : ''}
+  const { rows } = await db.query<{ n: bigint }>(
+    `WITH ${claimed}order_insert AS (INSERT INTO orders (${orderColumns}) SELECT ${values}${claim ? ' WHERE EXISTS (SELECT 1 FROM idempotency_claim)' : ''} RETURNING id)${outbox ? `, outbox AS (${outbox})` : ''}
      SELECT count(*) AS n FROM order_insert`,
     s.params,
   );
+  return BigInt(rows[0]?.n ?? 0) === 1n;
 }
 
 export async function findOrder(db: Queryable, merchantId: string, id: string, lock = false): Promise<OrderRow | null> {

@@ -3,6 +3,7 @@ import { ClearwayError } from '../kernel/errors.ts';
 import { limits } from '../kernel/limits.ts';
 import { merchantIdOf, type AppContext } from '../http/context.ts';
 import { paginate } from '../http/pagination.ts';
+import { withFirstWriteClaim } from '../http/idempotency.ts';
 import {
   amountOrZeroSchema, amountSchema, codeSchema, currencySchema, errorResponses, idParams, listQuerySchema, listResponse, metadataSchema, nameSchema,
 } from '../http/schemas.ts';
@@ -59,7 +60,7 @@ export function registerOrderRoutes(app: FastifyInstance, ctx: AppContext): void
   app.post<{ Body: OrderRequest }>(
     '/v1/orders',
     {
-      config: { auth: 'merchant' },
+      config: { auth: 'merchant', idempotency: 'with_first_write' },
       schema: {
         tags: ['orders'],
         summary: 'Create an order. With expected_amount_total, a different server price answers 409 amount_mismatch.',
@@ -67,7 +68,14 @@ export function registerOrderRoutes(app: FastifyInstance, ctx: AppContext): void
         response: { 201: orderSchema, ...orderErrors },
       },
     },
-    async (request, reply) => reply.code(201).send(orderView(await createOrder(ctx, merchantIdOf(request.principal), request.body))),
+    // With an Idempotency-Key, the key is written with the order, its response already stored
+    // (one statement), and that response is sent exactly as stored.
+    async (request, reply) => withFirstWriteClaim(ctx, request, reply, async (held) => {
+      const claim = held ? { held, render: (order: OrderRow) => ({ status: 201, body: JSON.stringify(orderView(order)) }) } : null;
+      const { order, stored } = await createOrder(ctx, merchantIdOf(request.principal), request.body, claim);
+      if (stored) return reply.code(stored.status).type('application/json; charset=utf-8').send(stored.body);
+      return reply.code(201).send(orderView(order));
+    }),
   );
 
   app.get<{ Params: { id: string } }>(

@@ -4,6 +4,8 @@ import { normalizeCurrency } from '../kernel/currency.ts';
 import { limits } from '../kernel/limits.ts';
 import type { AppContext } from '../http/context.ts';
 import { appendEvents } from '../outbox/outbox.ts';
+import { StatementBuilder } from '../db/statement.ts';
+import { ClaimNotWritten, claimCte, type HeldKey } from '../http/idempotency.ts';
 import { couponsByCodes, redeemCoupons, releaseCoupons, toPricingCoupon } from './coupons.ts';
 import { priceOrder, type PricedOrder } from './domain/pricing.ts';
 import { applyOrderEvent, findOrder, insertOrder, insertOrderWithEvents, type OrderRow } from './repository.ts';
@@ -43,10 +45,27 @@ function couponParams(body: OrderRequest, priced: PricedOrder): string[] {
   return priced.applied_coupons.map((coupon) => `coupon_codes[${codes.indexOf(coupon.code)}]`);
 }
 
-export async function createOrder(ctx: AppContext, merchantId: string, body: OrderRequest): Promise<OrderRow> {
+/** A response the route sends as it is, stored under the request's idempotency key by the same statement. */
+export interface StoredBody {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** How an order's creation claims the request's idempotency key with its own write. */
+export interface OrderClaim {
+  readonly held: HeldKey;
+  render(order: OrderRow): StoredBody;
+}
+
+/**
+ * Creates an order. With `claim`, the idempotency key is written with the order, answered at once
+ * with the rendered response (returned as `stored`); a key already taken writes nothing and throws
+ * ClaimNotWritten.
+ */
+export async function createOrder(ctx: AppContext, merchantId: string, body: OrderRequest, claim: OrderClaim | null = null): Promise<{ order: OrderRow; stored: StoredBody | null }> {
   const priced = await priceOrderRequest(ctx, merchantId, body);
   const now = ctx.clock.now();
-  const order: Omit<OrderRow, 'version' | 'updated_at' | 'amount_refunded' | 'cancellation_reason'> = {
+  const order: OrderRow = {
     id: newId('order'),
     merchant_id: merchantId,
     status: 'pending_payment',
@@ -63,25 +82,40 @@ export async function createOrder(ctx: AppContext, merchantId: string, body: Ord
     amount_subtotal: priced.amount_subtotal,
     amount_discount: priced.amount_discount,
     amount_total: priced.amount_total,
+    amount_refunded: 0n,
     pricing_log: priced.pricing_log,
     coupon_ids: priced.applied_coupons.map((c) => c.id),
     customer: body.customer ?? null,
     metadata: body.metadata ?? {},
+    cancellation_reason: null,
     expires_at: new Date(now.getTime() + ctx.config.orderTtlSeconds * 1000),
+    version: 1,
     created_at: now,
+    updated_at: now,
   };
   const events = [{ merchantId, type: 'order.created' as const, objectId: order.id, payload: { order_id: order.id, amount_total: String(order.amount_total) } }];
+  const stored = claim ? claim.render(order) : null;
+  const claimSql = claim && stored ? (s: StatementBuilder) => claimCte(s, claim.held, stored) : undefined;
   if (order.coupon_ids.length === 0) {
-    await insertOrderWithEvents(ctx.db, order, events, now);
+    if (!(await insertOrderWithEvents(ctx.db, order, events, now, claimSql))) throw new ClaimNotWritten(`order ${order.id}`);
   } else {
     await ctx.db.transaction(async (tx) => {
+      if (claimSql) {
+        const s = new StatementBuilder();
+        const { rows } = await tx.query<{ n: bigint }>(`WITH ${claimSql(s)} SELECT count(*) AS n FROM idempotency_claim`, s.params);
+        if (BigInt(rows[0]?.n ?? 0) !== 1n) throw new ClaimNotWritten(`order ${order.id}`);
+      }
       await insertOrder(tx, order);
       await redeemCoupons(tx, order.id, order.coupon_ids, couponParams(body, priced));
       await appendEvents(tx, events, now);
     });
   }
+  if (claim) {
+    claim.held.deferred!.written = true;
+    claim.held.settled = true;
+  }
   ctx.facts.orders.set(order.id, { merchant_id: merchantId, currency: order.currency, amount_total: order.amount_total, customer: order.customer });
-  return { ...order, version: 1, updated_at: now, amount_refunded: 0n, cancellation_reason: null };
+  return { order, stored };
 }
 
 export async function cancelOrder(ctx: AppContext, merchantId: string, orderId: string): Promise<OrderRow> {

@@ -198,13 +198,17 @@ export async function startPaymentGuarded(
   events: readonly OutboxEvent[],
   now: Date,
   routing: { policy_version: number | null; arm: 'a' | 'b' | null } = { policy_version: null, arm: null },
+  claim?: (s: StatementBuilder) => string,
 ): Promise<boolean> {
   const s = new StatementBuilder();
   const t = (value: unknown, cast = '') => s.bind(value, cast);
+  // With `claim` (the CTE idempotency_claim), the request's idempotency key is written first and
+  // nothing else unless the key was free.
+  const claimed = claim ? `${claim(s)},\n    ` : '';
   const outbox = outboxInsertSql(s, events, now, 'payment_insert');
-  const sql = `WITH order_update AS (
+  const sql = `WITH ${claimed}order_update AS (
       UPDATE orders SET status = 'paying', version = version + 1, updated_at = ${t(now)}
-      WHERE id = ${t(order.id)} AND merchant_id = ${t(order.merchant_id)} AND status = 'pending_payment' RETURNING id),
+      WHERE id = ${t(order.id)} AND merchant_id = ${t(order.merchant_id)} AND status = 'pending_payment'${claim ? ' AND EXISTS (SELECT 1 FROM idempotency_claim)' : ''} RETURNING id),
     payment_insert AS (
       INSERT INTO payments (id, merchant_id, order_id, status, amount, currency, method, channel, risk, payment_method_data, routing_policy_version, routing_arm, created_at, updated_at)
       SELECT ${t(payment.id)}, ${t(payment.merchant_id)}, id, 'processing', ${t(payment.amount, '::bigint')}, ${t(payment.currency)}, ${t(payment.method)}, ${t(payment.channel)},

@@ -3,6 +3,7 @@ import { ClearwayError } from '../kernel/errors.ts';
 import { limits } from '../kernel/limits.ts';
 import { merchantIdOf, type AppContext } from '../http/context.ts';
 import { paginate } from '../http/pagination.ts';
+import { withFirstWriteClaim } from '../http/idempotency.ts';
 import { amountSchema, errorResponses, idParams, idSchema, listQuerySchema, listResponse } from '../http/schemas.ts';
 import { paymentMethodNames } from './payment-methods.ts';
 import { createRefund } from './refunds.ts';
@@ -49,7 +50,7 @@ export function registerPaymentRoutes(app: FastifyInstance, ctx: AppContext): vo
   app.post<{ Body: PaymentRequest }>(
     '/v1/payments',
     {
-      config: { auth: 'merchant' },
+      config: { auth: 'merchant', idempotency: 'with_first_write' },
       schema: {
         tags: ['payments'],
         summary: 'Pay an order through a channel. Declines answer 201 with status failed; the attempts say why. A risk decline answers 201 with status failed, failure_code risk_declined and no attempt: no channel is called.',
@@ -57,18 +58,19 @@ export function registerPaymentRoutes(app: FastifyInstance, ctx: AppContext): vo
         response: { 201: paymentSchema, ...errorResponses('missing_param', 'unknown_param', 'not_found', 'order_not_payable', 'payment_method_unavailable', 'idempotency_key_reused', 'idempotency_key_in_use') },
       },
     },
-    async (request, reply) => {
-      // With an Idempotency-Key, the response is stored by the same statement that records the
-      // payment's outcome, and sent exactly as stored (so a replay is byte-for-byte the same).
+    // With an Idempotency-Key, the key is claimed by the statement that starts the payment, the
+    // response stored by the same statement that records the payment's outcome, and sent exactly
+    // as stored (so a replay is byte-for-byte the same).
+    async (request, reply) => withFirstWriteClaim(ctx, request, reply, async (claim) => {
       const held = request.idempotency;
       const responseStore = held ? { owner: held.owner, key: held.key, render: (p: PaymentRow, a: readonly AttemptRow[]) => ({ status: 201, body: JSON.stringify(paymentView(p, a)) }) } : null;
-      const result = await createPayment(ctx, merchantIdOf(request.principal), request.body, responseStore);
+      const result = await createPayment(ctx, merchantIdOf(request.principal), request.body, responseStore, claim);
       if (held && result.storedResponse) {
         held.settled = true;
         return reply.code(result.storedResponse.status).type('application/json; charset=utf-8').send(result.storedResponse.body);
       }
       return reply.code(201).send(paymentView(result.payment, result.attempts));
-    },
+    }),
   );
 
   app.get<{ Params: { id: string } }>(

@@ -3,6 +3,8 @@
 import { channelPaymentNotFound, type ChannelMethod, type ChannelPaymentOutcome } from '../channels/contract.ts';
 import type { Channel } from '../channels/registry.ts';
 import { ClearwayError } from '../kernel/errors.ts';
+import { ClaimNotWritten, claimCte, type HeldKey } from '../http/idempotency.ts';
+import type { StatementBuilder } from '../db/statement.ts';
 import { newId } from '../kernel/ids.ts';
 import { limits } from '../kernel/limits.ts';
 import type { AppContext, OrderFacts } from '../http/context.ts';
@@ -102,7 +104,7 @@ async function recordRiskDecline(ctx: AppContext, merchantId: string, body: Paym
  * Step 1: move the order to paying and record the payment and its first attempt, in one guarded
  * statement. Nothing here calls a channel.
  */
-async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRequest): Promise<StartedPayment> {
+async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRequest, claim: HeldKey | null): Promise<StartedPayment> {
   let risk: StoredRiskAssessment | null = null;
   // One cached read per merchant per second at most (src/routing/store.ts).
   const policy = await cachedRoutingPolicy(ctx, merchantId);
@@ -114,6 +116,8 @@ async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRe
     // Risk runs before routing, once per request; a decline never reaches a channel.
     risk ??= await screenPayment(ctx, merchantId, { order_id: body.order_id, amount: order.amount_total, currency: order.currency, customer: body.customer, payment_method_data: body.payment_method_data });
     if (risk.decision === 'decline') {
+      // A decline writes its own statement: the key is claimed the ordinary way first.
+      if (claim) throw new ClaimNotWritten(`the risk decline of order ${body.order_id}`);
       const declined = await recordRiskDecline(ctx, merchantId, body, order, risk, now);
       if (declined) return declined;
       await payableOrder(ctx, merchantId, body.order_id);
@@ -136,7 +140,13 @@ async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRe
       failure_message: null, version: 1, created_at: now, updated_at: now,
     };
     const events = [{ merchantId, type: 'payment.created' as const, objectId: payment.id, payload: { payment_id: payment.id, order_id: body.order_id, amount: String(payment.amount), currency: payment.currency } }];
-    if (await startPaymentGuarded(ctx.db, { id: body.order_id, merchant_id: merchantId }, payment, attempt, events, now, choice)) return { payment, attempt, plan };
+    const claimSql = claim ? (st: StatementBuilder) => claimCte(st, claim, null) : undefined;
+    if (await startPaymentGuarded(ctx.db, { id: body.order_id, merchant_id: merchantId }, payment, attempt, events, now, choice, claimSql)) {
+      if (claim) claim.deferred!.written = true;
+      return { payment, attempt, plan };
+    }
+    // The key was taken or the order not payable: claimed the ordinary way, the request runs again.
+    if (claim) throw new ClaimNotWritten(`the payment of order ${body.order_id}`);
     // Not pending_payment (another payment, a cancel, or no such order): read it to say why.
     await payableOrder(ctx, merchantId, body.order_id);
   }
@@ -186,11 +196,16 @@ export interface ResponseStore {
   render(payment: PaymentRow, attempts: readonly AttemptRow[]): { status: number; body: string };
 }
 
-export async function createPayment(ctx: AppContext, merchantId: string, body: PaymentRequest, responseStore: ResponseStore | null = null): Promise<PaymentResult> {
+/**
+ * Pays an order. With `claim` (a request's idempotency key not claimed yet), the key is written,
+ * in flight, by the statement that starts the payment; when that statement cannot write it, the
+ * call throws ClaimNotWritten having written nothing (src/http/idempotency.ts withFirstWriteClaim).
+ */
+export async function createPayment(ctx: AppContext, merchantId: string, body: PaymentRequest, responseStore: ResponseStore | null = null, claim: HeldKey | null = null): Promise<PaymentResult> {
   if (body.preferred_channel !== undefined && !ctx.channels.get(body.preferred_channel)) {
     throw new ClearwayError('invalid_param', `No channel ${body.preferred_channel}.`, { param: 'preferred_channel' });
   }
-  const started = await startPayment(ctx, merchantId, body);
+  const started = await startPayment(ctx, merchantId, body, claim);
   const { plan } = started;
   let payment = started.payment;
   const attempts: AttemptRow[] = [];
