@@ -23,6 +23,8 @@ export interface Metrics {
   readonly financeEventNotes: Counter<'reason'>;
   readonly financeConsistencyDifferences: Gauge<'check'>;
   readonly financeConsistencyRuns: Counter<'result'>;
+  /** Payment outcomes written together by one transaction (src/payments/outcome-writes.ts). */
+  readonly outcomeBatches: Histogram<'outcome'>;
 }
 
 export function createMetrics(): Metrics {
@@ -142,6 +144,13 @@ export function createMetrics(): Metrics {
       name: 'clearway_finance_consistency_runs_total',
       help: 'Finance consistency runs, by result (consistent, differences).',
       labelNames: ['result'],
+      registers: [registry],
+    }),
+    outcomeBatches: new Histogram({
+      name: 'clearway_outcome_batch_size',
+      help: 'Payment outcomes written by one transaction (group commit), by outcome (written; failed: rolled back and written one by one).',
+      labelNames: ['outcome'],
+      buckets: [1, 2, 4, 8, 16, 32, 64],
       registers: [registry],
     }),
   };

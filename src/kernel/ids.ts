@@ -25,10 +25,25 @@ export type IdKind = keyof typeof idPrefixes;
 const alphabet = '0123456789abcdefghjkmnpqrstvwxyz';
 const bodyLength = 24;
 
+// Random bytes are drawn from the CSPRNG a pool at a time (one call per 170 ids instead of one
+// per id: every request, payment, event and entry takes one).
+const randomPoolBytes = 4096;
+let randomPool = Buffer.alloc(0);
+let randomOffset = 0;
+
+function randomBody(): Buffer {
+  if (randomOffset + bodyLength > randomPool.length) {
+    randomPool = randomBytes(randomPoolBytes);
+    randomOffset = 0;
+  }
+  const bytes = randomPool.subarray(randomOffset, randomOffset + bodyLength);
+  randomOffset += bodyLength;
+  return bytes;
+}
+
 export function newId(kind: IdKind): string {
-  const bytes = randomBytes(bodyLength);
   let body = '';
-  for (const byte of bytes) body += alphabet[byte & 31];
+  for (const byte of randomBody()) body += alphabet[byte & 31];
   return `${idPrefixes[kind]}_${body}`;
 }
 

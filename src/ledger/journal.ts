@@ -32,6 +32,21 @@ export interface PostOptions {
   readonly entryId?: string;
 }
 
+export interface BatchPostOptions {
+  readonly clock?: Clock;
+  /** The new entries' ids, one per draft in order, when the caller named them beforehand. */
+  readonly entryIds?: readonly string[];
+  /** Each entry's time, one per draft in order (the time of the business event); default: now. */
+  readonly createdAt?: readonly Date[];
+  /**
+   * The caller vouches that every account exists (ensureAccountsOnce) and that no event of the
+   * batch was posted before (its own guards decided each event happens now), for entries with no
+   * floor and no reversal (captures): the accounts are then neither read nor checked for
+   * replays first (two statements fewer). Were an event posted after all, the insert fails.
+   */
+  readonly fresh?: boolean;
+}
+
 interface PhysicalPosting {
   readonly accountId: string;
   readonly account: AccountRef;
@@ -158,12 +173,32 @@ export async function ensureAccountsOnce(db: Queryable, physicalIds: readonly st
  *   UPDATE to commit, not for the whole batch.
  * A batch holding a replay or a reversal is posted entry by entry, under the union's locks.
  */
-export async function postEntries(tx: Queryable, drafts: readonly EntryDraft[], options: PostOptions = {}): Promise<PostResult[]> {
+export async function postEntries(tx: Queryable, drafts: readonly EntryDraft[], options: BatchPostOptions = {}): Promise<PostResult[]> {
   assert(drafts.length >= 1 && drafts.length <= ledgerLimits.entries_per_batch_max, 'postEntries: 1..entries_per_batch_max entries');
+  assert(options.entryIds === undefined || options.entryIds.length === drafts.length, 'postEntries: one entry id per draft');
+  assert(options.createdAt === undefined || options.createdAt.length === drafts.length, 'postEntries: one time per draft');
+  const entryIdOf = (index: number): string => options.entryIds?.[index] ?? newId('journal');
+  const now = (options.clock ?? systemClock).now();
+  const timeOf = (index: number): Date => options.createdAt?.[index] ?? now;
   const checked = drafts.map((draft) => entryDraft(draft));
   assert(new Set(checked.map((d) => d.eventId)).size === checked.length, 'postEntries: one entry per event in a batch');
   const postings = checked.map(physicalPostings);
   const ids = [...new Set(postings.flat().map((p) => p.accountId))].sort();
+  if (options.fresh === true) {
+    const byId = new Map(postings.flat().map((p) => [p.accountId, p.account]));
+    const rows = ids.map((id): AccountRow => {
+      const rule = chartOfAccounts[byId.get(id)!.type];
+      assert(rule.allowNegative, `postEntries: a fresh batch posts to no account with a floor (${id})`);
+      return { id, balance: 0n, normal_balance: rule.normalBalance, allow_negative: true };
+    });
+    assert(checked.every((d) => d.reverses === null), 'postEntries: a fresh batch reverses nothing');
+    const plan = planBatch(checked, postings, rows, entryIdOf, timeOf);
+    assert(plan.accepted.length === checked.length, 'postEntries: without floors every entry is accepted');
+    await insertEntries(tx, plan.accepted);
+    await lockAccounts(tx, ids);
+    await addDeltas(tx, plan.deltas);
+    return plan.results;
+  }
   let { rows: accounts } = await tx.query<AccountRow>(accountsSql, [ids]);
   if (accounts.length < ids.length) {
     await ensureAccounts(tx, ids);
@@ -171,23 +206,22 @@ export async function postEntries(tx: Queryable, drafts: readonly EntryDraft[], 
   }
   assert(accounts.length === ids.length, 'postEntries: every account exists');
   const { rows: replays } = await tx.query('SELECT 1 FROM journal_entries WHERE event_id = ANY ($1::text[]) LIMIT 1', [checked.map((d) => d.eventId)]);
-  const createdAt = (options.clock ?? systemClock).now();
   if (replays.length > 0 || checked.some((d) => d.reverses !== null)) {
     await lockAccounts(tx, ids);
     const results: PostResult[] = [];
-    for (const draft of checked) results.push(await postEntry(tx, draft, options));
+    for (const [index, draft] of checked.entries()) results.push(await postEntry(tx, draft, { clock: { now: () => timeOf(index) }, entryId: entryIdOf(index) }));
     return results;
   }
   if (accounts.some((row) => !row.allow_negative)) {
     const locked = await lockAccounts(tx, ids);
-    const plan = planBatch(checked, postings, locked);
-    await insertEntries(tx, plan.accepted, createdAt);
+    const plan = planBatch(checked, postings, locked, entryIdOf, timeOf);
+    await insertEntries(tx, plan.accepted);
     await addDeltas(tx, plan.deltas);
     return plan.results;
   }
-  const plan = planBatch(checked, postings, accounts);
+  const plan = planBatch(checked, postings, accounts, entryIdOf, timeOf);
   assert(plan.accepted.length === checked.length, 'postEntries: without floors every entry is accepted');
-  await insertEntries(tx, plan.accepted, createdAt);
+  await insertEntries(tx, plan.accepted);
   await lockAccounts(tx, ids);
   await addDeltas(tx, plan.deltas);
   return plan.results;
@@ -218,6 +252,7 @@ interface AcceptedEntry {
   readonly entryId: string;
   readonly draft: EntryDraft;
   readonly postings: PhysicalPosting[];
+  readonly createdAt: Date;
 }
 
 interface BatchPlan {
@@ -228,7 +263,7 @@ interface BatchPlan {
 }
 
 /** Decides each entry in order on running balances from `accounts` (floors only); writes nothing. */
-function planBatch(drafts: EntryDraft[], postings: PhysicalPosting[][], accounts: AccountRow[]): BatchPlan {
+function planBatch(drafts: EntryDraft[], postings: PhysicalPosting[][], accounts: AccountRow[], entryIdOf: (index: number) => string, timeOf: (index: number) => Date): BatchPlan {
   const byId = new Map(accounts.map((row) => [row.id, row]));
   const running = new Map(accounts.map((row) => [row.id, BigInt(row.balance)]));
   const deltas = new Map<string, bigint>();
@@ -246,8 +281,8 @@ function planBatch(drafts: EntryDraft[], postings: PhysicalPosting[][], accounts
       running.set(id, running.get(id)! + delta);
       deltas.set(id, (deltas.get(id) ?? 0n) + delta);
     }
-    const entryId = newId('journal');
-    accepted.push({ entryId, draft, postings: postings[index]! });
+    const entryId = entryIdOf(index);
+    accepted.push({ entryId, draft, postings: postings[index]!, createdAt: timeOf(index) });
     results.push({ ok: true, entryId, replayed: false });
   }
   return { results, accepted, deltas: [...deltas].filter(([, delta]) => delta !== 0n).sort(([a], [b]) => (a < b ? -1 : 1)) };
@@ -258,13 +293,13 @@ function planBatch(drafts: EntryDraft[], postings: PhysicalPosting[][], accounts
  * each entry at its end). An event posted concurrently since the replay check makes the whole
  * transaction run again (Database.transaction retries 40001), which then sees it as a replay.
  */
-async function insertEntries(tx: Queryable, accepted: AcceptedEntry[], createdAt: Date): Promise<void> {
+async function insertEntries(tx: Queryable, accepted: AcceptedEntry[]): Promise<void> {
   if (accepted.length === 0) return;
   const rows = accepted.flatMap((a) => a.postings.map((p, line) => ({ entryId: a.entryId, line, p })));
   const { rows: counted } = await tx.query<{ entries: bigint; postings: bigint }>(
     `WITH e AS (
        INSERT INTO journal_entries (id, event_id, kind, merchant_id, created_at)
-       SELECT id, event_id, kind, merchant_id, $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS e(id, event_id, kind, merchant_id)
+       SELECT id, event_id, kind, merchant_id, created_at FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS e(id, event_id, kind, merchant_id, created_at)
        ON CONFLICT (event_id) DO NOTHING RETURNING id
      ), p AS (
        INSERT INTO postings (entry_id, line, account_id, currency, amount)
@@ -275,7 +310,7 @@ async function insertEntries(tx: Queryable, accepted: AcceptedEntry[], createdAt
      )
      SELECT (SELECT count(*) FROM e)::bigint AS entries, (SELECT count(*) FROM p)::bigint AS postings`,
     [
-      accepted.map((a) => a.entryId), accepted.map((a) => a.draft.eventId), accepted.map((a) => a.draft.kind), accepted.map((a) => a.draft.merchantId), createdAt,
+      accepted.map((a) => a.entryId), accepted.map((a) => a.draft.eventId), accepted.map((a) => a.draft.kind), accepted.map((a) => a.draft.merchantId), accepted.map((a) => a.createdAt.toISOString()),
       rows.map((r) => r.entryId), rows.map((r) => r.line), rows.map((r) => r.p.accountId), rows.map((r) => r.p.currency), rows.map((r) => r.p.amount.toString()),
     ],
   );

@@ -12,18 +12,17 @@
 // in the same statement or transaction, the late-success refund that will give that money back
 // (late-success.ts); the attempt id is its unique key, so it is written once.
 import type { Queryable } from '../db/database.ts';
-import { StatementBuilder } from '../db/statement.ts';
 import type { ChannelPaymentOutcome } from '../channels/contract.ts';
 import { newId } from '../kernel/ids.ts';
 import type { AppContext } from '../http/context.ts';
 import type { OrderEvent } from '../orders/domain/order-state.ts';
 import { applyOrderEventFrom } from '../orders/repository.ts';
-import { transitionOrder } from '../orders/domain/order-state.ts';
-import { appendEvents, outboxInsertSql, type OutboxEvent } from '../outbox/outbox.ts';
+import { appendEvents, type OutboxEvent } from '../outbox/outbox.ts';
 import { decideOutcome } from './domain/outcome.ts';
 import { captureBookingFor, planCapture, type CaptureBooking, type PlannedCapture } from './capture.ts';
-import { ensureAccountsOnce, entryAccountIds, guardedPostSql, postEntry } from '../ledger/journal.ts';
-import { insertLateSuccessRefund, lateSuccessRefundInsertSql, planLateSuccessRefund, type LateSuccessRefundRow } from './late-success.ts';
+import { postEntry } from '../ledger/journal.ts';
+import { writeGuarded } from './outcome-writes.ts';
+import { insertLateSuccessRefund, planLateSuccessRefund, type LateSuccessRefundRow } from './late-success.ts';
 import { observeAttemptOutcome } from '../routing/success-window.ts';
 import {
   findAttempt, findPaymentById, insertAttempt, updateAttempt, updatePayment, type AttemptChange, type AttemptRow, type PaymentChange, type PaymentRow,
@@ -73,7 +72,7 @@ export interface StoredResponse {
 }
 
 /** Everything one outcome changes, computed from the rows as they are. Pure. */
-interface PlannedChanges {
+export interface PlannedChanges {
   readonly changed: boolean;
   readonly lateSuccess: boolean;
   readonly attempt: AttemptRow;
@@ -152,7 +151,7 @@ function planChanges(
 }
 
 /** The rows after the planned changes, as the database now holds them. */
-function rowsAfter(plan: PlannedChanges, now: Date): { payment: PaymentRow; attempt: AttemptRow } {
+export function rowsAfter(plan: PlannedChanges, now: Date): { payment: PaymentRow; attempt: AttemptRow } {
   const attempt: AttemptRow = plan.attemptChange
     ? { ...plan.attempt, ...plan.attemptChange, channel_txn_id: plan.attemptChange.channel_txn_id ?? plan.attempt.channel_txn_id, version: plan.attempt.version + 1, updated_at: now } as AttemptRow
     : plan.attempt;
@@ -174,63 +173,6 @@ function rowsAfter(plan: PlannedChanges, now: Date): { payment: PaymentRow; atte
       }
     : plan.payment;
   return { payment, attempt };
-}
-
-/** One statement: every write happens only if the payment and the attempt still carry the known versions. */
-async function applyGuarded(db: Queryable, plan: PlannedChanges, now: Date, response: StoredResponse | null): Promise<boolean> {
-  const s = new StatementBuilder();
-  const after = rowsAfter(plan, now);
-  const parts: string[] = [
-    `guard AS (SELECT p.id FROM payments p JOIN attempts a ON a.payment_id = p.id
-       WHERE p.id = ${s.bind(plan.payment.id)} AND p.version = ${s.bind(plan.payment.version)}
-         AND a.id = ${s.bind(plan.attempt.id)} AND a.version = ${s.bind(plan.attempt.version)} FOR UPDATE OF p, a)`,
-  ];
-  const a = after.attempt;
-  parts.push(`attempt_update AS (UPDATE attempts SET status = ${s.bind(a.status)}, channel_txn_id = ${s.bind(a.channel_txn_id)}, failure_code = ${s.bind(a.failure_code)},
-      failure_message = ${s.bind(a.failure_message)}, version = version + 1, updated_at = ${s.bind(now)}
-    WHERE id = ${s.bind(a.id)} AND EXISTS (SELECT 1 FROM guard) RETURNING 1)`);
-  if (plan.paymentChange) {
-    const p = after.payment;
-    parts.push(`payment_update AS (UPDATE payments SET status = ${s.bind(p.status)}, channel = ${s.bind(p.channel)}, amount_captured = ${s.bind(p.amount_captured)},
-        fee_amount = ${s.bind(p.fee_amount)}::bigint, channel_fee_amount = ${s.bind(p.channel_fee_amount)}::bigint, refund_fee_policy = ${s.bind(p.refund_fee_policy ?? null)}::text,
-        failure_code = ${s.bind(p.failure_code)}, failure_message = ${s.bind(p.failure_message)}, next_action = ${s.bind(p.next_action === null ? null : JSON.stringify(p.next_action))}::jsonb,
-        version = version + 1, updated_at = ${s.bind(now)}
-      WHERE id = ${s.bind(p.id)} AND EXISTS (SELECT 1 FROM guard) RETURNING 1)`);
-  }
-  let orderCheck = '';
-  if (plan.orderEvent) {
-    const next = transitionOrder('paying', plan.orderEvent);
-    if (!next.ok) throw new Error(`assertion failed: ${next.rejection}`);
-    parts.push(`order_update AS (UPDATE orders SET status = ${s.bind(next.state)}, version = version + 1, updated_at = ${s.bind(now)}
-      WHERE id = ${s.bind(plan.payment.order_id)} AND status = 'paying' AND EXISTS (SELECT 1 FROM guard) RETURNING 1)`);
-    orderCheck = `, clearway_assert((SELECT count(*) FROM order_update) = (SELECT count(*) FROM guard), ${s.bind(`order ${plan.payment.order_id} of a live payment is not paying`)})`;
-  }
-  if (plan.nextAttempt) {
-    const n = plan.nextAttempt;
-    parts.push(`next_attempt AS (INSERT INTO attempts (id, payment_id, merchant_id, channel, status, out_trade_no, amount, currency, routing_reason, created_at, updated_at)
-      SELECT ${s.bind(n.id)}, ${s.bind(n.payment_id)}, ${s.bind(n.merchant_id)}, ${s.bind(n.channel)}, 'created', ${s.bind(n.out_trade_no)}, ${s.bind(n.amount)}::bigint,
-        ${s.bind(n.currency)}, ${s.bind(n.routing_reason)}, ${s.bind(now)}::timestamptz, ${s.bind(now)}::timestamptz
-      WHERE EXISTS (SELECT 1 FROM guard) RETURNING 1)`);
-  }
-  if (plan.lateSuccessRefund) parts.push(`late_success_refund AS (${lateSuccessRefundInsertSql(s, plan.lateSuccessRefund, 'guard')})`);
-  let captureCheck = '';
-  if (plan.capture) {
-    // The accounts exist before the statement (committed on their own), so the post cannot miss one.
-    await ensureAccountsOnce(db, entryAccountIds(plan.capture.entry));
-    parts.push(`capture_entry AS (${guardedPostSql(s, plan.capture.entry, plan.capture.entryId, now, 'guard')})`);
-    captureCheck = `, clearway_assert((SELECT count(*) FROM capture_entry WHERE outcome IN ('posted', 'replayed')) = (SELECT count(*) FROM guard), ${s.bind(`the capture of ${plan.payment.id} is posted`)})`;
-  }
-  const outbox = outboxInsertSql(s, plan.events, now, 'guard');
-  if (outbox) parts.push(`outbox AS (${outbox})`);
-  if (response) {
-    parts.push(`response_store AS (UPDATE idempotency_keys SET state = 'done', response_status = ${s.bind(response.status)}, response_body = ${s.bind(response.body)}
-      WHERE owner = ${s.bind(response.owner)} AND key = ${s.bind(response.key)} AND state = 'in_flight' AND EXISTS (SELECT 1 FROM guard) RETURNING 1)`);
-  }
-  const counted = ['attempt_update', ...(plan.paymentChange ? ['payment_update'] : []), ...(plan.nextAttempt ? ['next_attempt'] : []), ...(plan.lateSuccessRefund ? ['late_success_refund'] : []), ...(outbox ? ['outbox'] : []), ...(response ? ['response_store'] : [])];
-  const sql = `WITH ${parts.join(',\n')}
-    SELECT (SELECT count(*) FROM guard) AS guarded, ${counted.map((name) => `(SELECT count(*) FROM ${name})`).join(' + ')} AS written${orderCheck}${captureCheck}`;
-  const { rows } = await db.query<{ guarded: bigint }>(sql, s.params);
-  return rows[0]?.guarded === 1n;
 }
 
 /** Locks the payment and the attempt, re-reads them, decides from what it read, writes. */
@@ -270,7 +212,7 @@ async function record(ctx: AppContext, ref: AttemptRef, outcome: ChannelPaymentO
     if (plan.changed) {
       const after = rowsAfter(plan, now);
       const response = known.finish && plan.nextAttempt === null ? known.finish(after.payment, after.attempt) : null;
-      if (await applyGuarded(ctx.db, plan, now, response)) {
+      if (await writeGuarded(ctx, { plan, now, response })) {
         return {
           payment: after.payment, attempt: after.attempt, nextAttempt: plan.nextAttempt, lateSuccess: plan.lateSuccess, changed: true,
           ...(plan.lateSuccessRefund ? { lateSuccessRefund: plan.lateSuccessRefund } : {}), ...(response ? { storedResponse: response } : {}),
