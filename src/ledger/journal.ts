@@ -184,40 +184,37 @@ export async function postEntries(tx: Queryable, drafts: readonly EntryDraft[], 
   assert(new Set(checked.map((d) => d.eventId)).size === checked.length, 'postEntries: one entry per event in a batch');
   const postings = checked.map(physicalPostings);
   const ids = [...new Set(postings.flat().map((p) => p.accountId))].sort();
+  let accounts: AccountRow[];
   if (options.fresh === true) {
+    // Vouched for by the caller: no read, no replay check; the chart says there is no floor.
     const byId = new Map(postings.flat().map((p) => [p.accountId, p.account]));
-    const rows = ids.map((id): AccountRow => {
+    accounts = ids.map((id): AccountRow => {
       const rule = chartOfAccounts[byId.get(id)!.type];
       assert(rule.allowNegative, `postEntries: a fresh batch posts to no account with a floor (${id})`);
       return { id, balance: 0n, normal_balance: rule.normalBalance, allow_negative: true };
     });
     assert(checked.every((d) => d.reverses === null), 'postEntries: a fresh batch reverses nothing');
-    const plan = planBatch(checked, postings, rows, entryIdOf, timeOf);
-    assert(plan.accepted.length === checked.length, 'postEntries: without floors every entry is accepted');
-    await insertEntries(tx, plan.accepted);
-    await lockAccounts(tx, ids);
-    await addDeltas(tx, plan.deltas);
-    return plan.results;
-  }
-  let { rows: accounts } = await tx.query<AccountRow>(accountsSql, [ids]);
-  if (accounts.length < ids.length) {
-    await ensureAccounts(tx, ids);
+  } else {
     ({ rows: accounts } = await tx.query<AccountRow>(accountsSql, [ids]));
-  }
-  assert(accounts.length === ids.length, 'postEntries: every account exists');
-  const { rows: replays } = await tx.query('SELECT 1 FROM journal_entries WHERE event_id = ANY ($1::text[]) LIMIT 1', [checked.map((d) => d.eventId)]);
-  if (replays.length > 0 || checked.some((d) => d.reverses !== null)) {
-    await lockAccounts(tx, ids);
-    const results: PostResult[] = [];
-    for (const [index, draft] of checked.entries()) results.push(await postEntry(tx, draft, { clock: { now: () => timeOf(index) }, entryId: entryIdOf(index) }));
-    return results;
-  }
-  if (accounts.some((row) => !row.allow_negative)) {
-    const locked = await lockAccounts(tx, ids);
-    const plan = planBatch(checked, postings, locked, entryIdOf, timeOf);
-    await insertEntries(tx, plan.accepted);
-    await addDeltas(tx, plan.deltas);
-    return plan.results;
+    if (accounts.length < ids.length) {
+      await ensureAccounts(tx, ids);
+      ({ rows: accounts } = await tx.query<AccountRow>(accountsSql, [ids]));
+    }
+    assert(accounts.length === ids.length, 'postEntries: every account exists');
+    const { rows: replays } = await tx.query('SELECT 1 FROM journal_entries WHERE event_id = ANY ($1::text[]) LIMIT 1', [checked.map((d) => d.eventId)]);
+    if (replays.length > 0 || checked.some((d) => d.reverses !== null)) {
+      await lockAccounts(tx, ids);
+      const results: PostResult[] = [];
+      for (const [index, draft] of checked.entries()) results.push(await postEntry(tx, draft, { clock: { now: () => timeOf(index) }, entryId: entryIdOf(index) }));
+      return results;
+    }
+    if (accounts.some((row) => !row.allow_negative)) {
+      const locked = await lockAccounts(tx, ids);
+      const plan = planBatch(checked, postings, locked, entryIdOf, timeOf);
+      await insertEntries(tx, plan.accepted);
+      await addDeltas(tx, plan.deltas);
+      return plan.results;
+    }
   }
   const plan = planBatch(checked, postings, accounts, entryIdOf, timeOf);
   assert(plan.accepted.length === checked.length, 'postEntries: without floors every entry is accepted');
