@@ -4,13 +4,13 @@
 // What is counted: a posting is one row of `postings`. The entries are captures as captureEntry
 // builds them without a channel fee: 4 postings each (Dr channel_receivable / Cr merchant_pending:
 // gross; Dr merchant_pending / Cr fee_revenue: our fee); one run adds the channel's fee (6 postings,
-// one of them on channel_fee_expense, which has a single row per channel). fee_revenue and
-// channel_receivable are slotted (16 rows each) in every run.
+// one of them on channel_fee_expense). fee_revenue, channel_receivable, channel_fee_expense and
+// merchant_pending are slotted (16 rows each) in every run.
 //
 // Runs, in this order, each on the same database:
 //   single      one postEntry per transaction, `clients` concurrent clients, over `merchants` merchants
 //   batched     postEntries of `batch` entries per transaction, `batchers` concurrent batchers
-//   single/hot, batched/hot   the same with every entry on one merchant (and fee_revenue)
+//   single/hot, batched/hot   the same with every entry on one merchant (its merchant_pending slots, and fee_revenue)
 //   single + channel fee      6 postings per entry
 // then pgbench, in a database of its own migrated with our schema (same tables, constraints and
 // balance triggers), `clients` clients, a custom script doing one double-entry posting per

@@ -143,6 +143,24 @@ describe.each(stores)('ledger on %s', (store) => {
     expect((await loadEntry(ledger.db, entryId))?.postings.map((p) => p.amount)).toEqual([500n, -500n, 15n, -15n]);
   });
 
+  it('refuses postings of an entry that does not exist, and deleting, truncating or re-keying an account', async () => {
+    await ledger.db.transaction((tx) => ensureAccounts(tx, ['merchant_pending:mch_keys:USD', 'channel_receivable:card_a:USD']));
+    await expect(
+      ledger.db.query(`INSERT INTO postings (entry_id, line, account_id, currency, amount)
+        VALUES ('jrn_0000000000000000000000m1', 0, 'channel_receivable:card_a:USD', 'USD', 5), ('jrn_0000000000000000000000m1', 1, 'merchant_pending:mch_keys:USD', 'USD', -5)`),
+    ).rejects.toThrow(/journal entry jrn_0000000000000000000000m1, which does not exist/);
+    for (const sql of [
+      "DELETE FROM ledger_accounts WHERE id = 'merchant_pending:mch_keys:USD'",
+      "UPDATE ledger_accounts SET id = 'merchant_pending:mch_other:USD' WHERE id = 'merchant_pending:mch_keys:USD'",
+      "UPDATE ledger_accounts SET currency = 'EUR' WHERE id = 'merchant_pending:mch_keys:USD'",
+      'TRUNCATE ledger_accounts CASCADE',
+    ]) {
+      await expect(ledger.db.query(sql), sql).rejects.toThrow(/never deleted, truncated nor re-keyed/);
+    }
+    const { rows } = await ledger.db.query<{ n: bigint }>("SELECT count(*)::bigint AS n FROM ledger_accounts WHERE logical_id = 'merchant_pending:mch_keys:USD'");
+    expect(rows[0]!.n).toBeGreaterThan(0n);
+  });
+
   it('refuses a posting in another currency than its account', async () => {
     const entryId = 'jrn_0000000000000000000000c1';
     await ledger.db.transaction((tx) => ensureAccounts(tx, ['merchant_pending:mch_fx:EUR', 'channel_receivable:card_a:EUR']));
@@ -155,7 +173,7 @@ describe.each(stores)('ledger on %s', (store) => {
           [entryId],
         );
       }),
-    ).rejects.toThrow(/foreign key/);
+    ).rejects.toThrow(/no such account in that currency/);
   });
 
   it('posts a replayed event once, and refuses a replay with other postings', async () => {

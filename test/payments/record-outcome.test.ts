@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelPaymentResult } from '../../src/channels/contract.ts';
 import { recordAttemptOutcome } from '../../src/payments/record-outcome.ts';
 import { attemptsOf, findPaymentById } from '../../src/payments/repository.ts';
+import { checkLedger } from '../../src/ledger/check.ts';
 import { startTestApp, stores, type TestApp } from '../support/harness.ts';
 
 // The synchronous flow writes an outcome with one guarded statement, trusting the versions it
@@ -68,4 +69,34 @@ describe.each(stores)('recording outcomes on %s', (store) => {
     expect(stored.status).toBe('processing');
     expect(stored.version).toBe(row.version);
   });
+
+  it('commits concurrent outcomes together: each capture posted once, a stale or broken one decided alone', async () => {
+    const payments = [];
+    for (let i = 0; i < 10; i++) payments.push(await processingPayment(2_000 + i));
+    const broken = payments[8]!;
+    await t.app.ctx.db.query("UPDATE orders SET status = 'pending_payment' WHERE id = $1", [broken.order.id]); // fails its batch
+    const stale = payments[9]!;
+    const before = await batchSizes();
+    const outcomes = await Promise.allSettled(payments.map(({ row, attempt }, i) =>
+      recordAttemptOutcome(t.app.ctx, attempt, succeeded(2_000 + i), null, i === 9 ? { payment: { ...row, version: row.version - 1 }, attempt } : { payment: row, attempt })));
+    expect(outcomes.map((o) => o.status)).toEqual([...Array(8).fill('fulfilled'), 'rejected', 'fulfilled']);
+    for (const outcome of outcomes) if (outcome.status === 'fulfilled') expect(outcome.value.payment.status).toBe('succeeded');
+    const ids = payments.map((p) => p.row.id);
+    const { rows } = await t.app.ctx.db.query<{ event_id: string }>("SELECT event_id FROM journal_entries WHERE kind = 'capture' AND event_id LIKE ANY ($1::text[])", [ids.map((id) => `%${id}%`)]);
+    expect(rows).toHaveLength(9); // every payment but the broken one, each once
+    expect((await findPaymentById(t.app.ctx.db, broken.row.id))!.status).toBe('processing');
+    expect((await findPaymentById(t.app.ctx.db, stale.row.id))!.status).toBe('succeeded');
+    const after = await batchSizes();
+    expect(after.count - before.count).toBeLessThan(10); // some outcomes shared a transaction
+    expect(after.failed - before.failed).toBeGreaterThanOrEqual(1); // the batch holding the broken one was rolled back and split
+    await t.app.ctx.db.query("UPDATE orders SET status = 'paying' WHERE id = $1", [broken.order.id]);
+    const report = await checkLedger(t.app.ctx.db);
+    expect(report.ok, JSON.stringify(report.checks)).toBe(true);
+  });
+
+  async function batchSizes(): Promise<{ count: number; failed: number }> {
+    const metric = await t.app.ctx.metrics.outcomeBatches.get();
+    const count = (outcome: string) => metric.values.find((v) => v.metricName === 'clearway_outcome_batch_size_count' && v.labels.outcome === outcome)?.value ?? 0;
+    return { count: count('written') + count('failed'), failed: count('failed') };
+  }
 });
