@@ -27,8 +27,11 @@ export const limits = Object.freeze({
   page_size_max: 100,
   /** Retries of a transaction that lost a serialization race or a deadlock. */
   transaction_retries_max: 8,
-  /** Database pool connections. */
-  database_pool_connections_max: 20,
+  /**
+   * Database pool connections per process (CLEARWAY_DB_POOL_SIZE). A few per database core: on
+   * the 2-core benchmark machine 8 gave 598-638 payments/s where 20 gave 565-571 (docs/benchmarks.md).
+   */
+  database_pool_connections_max: 8,
   /** Channel call timeout. */
   channel_call_timeout_ms: 10_000,
   /** The most CLEARWAY_CHANNEL_TIMEOUT_MS may be set to (it must stay below the circuit's half-open delay). */
