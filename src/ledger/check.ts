@@ -10,6 +10,9 @@
 //   refunds_match_refunds          every succeeded refund has exactly one refund entry, every refund
 //                                  entry a succeeded refund, debiting the merchant the refund less
 //                                  the fee it returned
+//   late_successes_booked          every late success the worker has sent (or given up on) has its
+//                                  late_capture entry, every refunded one its late_refund entry, each
+//                                  for the late success's amount, and no such entry lacks its row
 // The database enforces the first at the end of every statement that writes entries or postings
 // (0017_ledger_statement_checks.sql); checking it again here is the second path
 // (TigerBeetle's habit): it catches a trigger dropped or disabled by hand.
@@ -18,7 +21,7 @@ import type { Database, Queryable } from '../db/database.ts';
 import { ledgerLimits } from './limits.ts';
 
 export interface LedgerCheck {
-  readonly name: 'entries_balance' | 'balances_equal_postings' | 'trial_balance' | 'captures_match_payments' | 'refunds_match_refunds';
+  readonly name: 'entries_balance' | 'balances_equal_postings' | 'trial_balance' | 'captures_match_payments' | 'refunds_match_refunds' | 'late_successes_booked';
   readonly ok: boolean;
   /** Human-readable: how many problems, and the first check_detail_rows_max of them. */
   readonly detail: string;
@@ -129,6 +132,44 @@ async function rowsMatchEntries(
   };
 }
 
+/**
+ * Late successes against their two entries (`late_capture:{id}`, `late_refund:{id}`, src/payments/
+ * late-success.ts): a row sent at least once has its capture, a succeeded one its refund, each
+ * moving channel_receivable by the row's amount; an entry without its row is a problem too.
+ */
+async function lateSuccessesBooked(tx: Queryable): Promise<LedgerCheck> {
+  const { rows } = await tx.query<{ id: string; problem: string; total: bigint }>(
+    `WITH entries AS (
+       SELECT e.id AS entry_id, e.kind, split_part(e.event_id, ':', 2) AS row_id FROM journal_entries e WHERE e.kind IN ('late_capture', 'late_refund')
+     ), wanted AS (
+       SELECT r.id, r.amount, r.channel, r.currency, 'late_capture' AS kind FROM late_success_refunds r WHERE r.send_count > 0 OR r.status <> 'pending'
+       UNION ALL
+       SELECT r.id, r.amount, r.channel, r.currency, 'late_refund' FROM late_success_refunds r WHERE r.status = 'succeeded'
+     ), problems AS (
+       SELECT w.id, 'has no ' || w.kind || ' entry' AS problem FROM wanted w WHERE NOT EXISTS (SELECT 1 FROM entries x WHERE x.row_id = w.id AND x.kind = w.kind)
+       UNION ALL
+       SELECT x.row_id, 'has ' || x.kind || ' entry ' || x.entry_id || ' it should not have' FROM entries x
+        WHERE NOT EXISTS (SELECT 1 FROM wanted w WHERE w.id = x.row_id AND w.kind = x.kind)
+       UNION ALL
+       SELECT w.id, 'its ' || w.kind || ' moves the channel ' || sum(p.amount) || ', expected ' || (CASE WHEN w.kind = 'late_capture' THEN w.amount ELSE -w.amount END)
+         FROM wanted w JOIN entries x ON x.row_id = w.id AND x.kind = w.kind JOIN postings p ON p.entry_id = x.entry_id
+        WHERE split_part(p.account_id, '#', 1) = 'channel_receivable:' || w.channel || ':' || w.currency
+        GROUP BY w.id, w.kind, w.amount
+       HAVING sum(p.amount) <> (CASE WHEN w.kind = 'late_capture' THEN w.amount ELSE -w.amount END)
+     )
+     SELECT id, problem, count(*) OVER ()::bigint AS total FROM problems ORDER BY id, problem LIMIT $1`,
+    [rowsMax],
+  );
+  const problems = Number(rows[0]?.total ?? 0n);
+  const { rows: counted } = await tx.query<{ n: bigint }>("SELECT count(*)::bigint AS n FROM late_success_refunds WHERE status = 'succeeded'");
+  return {
+    name: 'late_successes_booked',
+    ok: problems === 0,
+    problems,
+    detail: problems === 0 ? `late successes booked; ${counted[0]?.n ?? 0n} refunded, each with its late_capture and late_refund entries` : `${problems} problem(s): ${rows.map((r) => `${r.id} ${r.problem}`).join('; ')}`,
+  };
+}
+
 export async function checkLedger(db: Database): Promise<LedgerCheckReport> {
   const checks = await db.transaction(async (tx) => {
     await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
@@ -137,6 +178,7 @@ export async function checkLedger(db: Database): Promise<LedgerCheckReport> {
       // The merchant is credited (negative: merchant_pending is credit-normal) gross less fee on a capture, debited refund less fee returned on a refund.
       await rowsMatchEntries(tx, 'captures_match_payments', 'payments', 'capture', '-(r.amount_captured - r.fee_amount)'),
       await rowsMatchEntries(tx, 'refunds_match_refunds', 'refunds', 'refund', 'r.amount - r.fee_returned'),
+      await lateSuccessesBooked(tx),
     ];
   });
   return { ok: checks.every((check) => check.ok), checks };

@@ -12,6 +12,11 @@
 //    or still pending (sent again later with the same key, after a doubling delay).
 // Safe in several processes at once: a row is sent by one worker at a time, and a worker whose
 // lease ran out records nothing (the next one sends the same key again).
+// 3. The ledger: before a row is first sent, the late capture is booked (Dr channel_receivable /
+//    Cr late_success_payable, event `late_capture:{id}`, dated when the late success was
+//    recorded; a replay posts nothing); the refund's success books the way back (event
+//    `late_refund:{id}`) in the transaction that records it. A refund the channel refused leaves
+//    the money owed to the payer on late_success_payable, for a person to settle.
 import type { ChannelRefundOutcome } from '../channels/contract.ts';
 import type { Queryable } from '../db/database.ts';
 import type { StatementBuilder } from '../db/statement.ts';
@@ -19,6 +24,9 @@ import type { AppContext } from '../http/context.ts';
 import { newId } from '../kernel/ids.ts';
 import { limits } from '../kernel/limits.ts';
 import { appendEvents } from '../outbox/outbox.ts';
+import { money } from '../kernel/money.ts';
+import { lateCaptureEntry, lateRefundEntry, type LateSuccessInput } from '../ledger/domain/entries.ts';
+import { postEntry } from '../ledger/journal.ts';
 import { transitionRefund, type RefundEvent, type RefundStatus } from './domain/refund-state.ts';
 import type { AttemptRow, PaymentRow } from './repository.ts';
 
@@ -127,6 +135,10 @@ async function recordOutcome(ctx: AppContext, claimed: LateSuccessRefundRow, out
         )
       : null;
     if (result?.rowCount !== 1) return 'lease_lost';
+    if (next.state === 'succeeded') {
+      const booked = await postEntry(tx, lateRefundEntry(lateSuccessOf(claimed)), { clock: ctx.clock });
+      if (!booked.ok) throw new Error(`assertion failed: the late refund of ${claimed.id} is booked (${booked.rejection})`);
+    }
     const payload = {
       payment_id: claimed.payment_id, attempt_id: claimed.attempt_id, late_success_refund_id: claimed.id, channel: claimed.channel,
       amount: String(claimed.amount), currency: claimed.currency, ...(next.state === 'failed' ? { failure_code: outcome.kind === 'result' ? outcome.failure_code : null } : {}),
@@ -135,6 +147,16 @@ async function recordOutcome(ctx: AppContext, claimed: LateSuccessRefundRow, out
     await appendEvents(tx, [{ merchantId: claimed.merchant_id, type, objectId: claimed.payment_id, payload }], now);
     return next.state;
   });
+}
+
+function lateSuccessOf(row: LateSuccessRefundRow): LateSuccessInput {
+  return { lateSuccessRefundId: row.id, channel: row.channel, amount: money(BigInt(row.amount), row.currency) };
+}
+
+/** Books the late capture, dated when the late success was recorded; a second call posts nothing. */
+async function bookLateCapture(ctx: AppContext, row: LateSuccessRefundRow): Promise<void> {
+  const booked = await ctx.db.transaction((tx) => postEntry(tx, lateCaptureEntry(lateSuccessOf(row)), { clock: { now: () => new Date(row.created_at) } }));
+  if (!booked.ok) throw new Error(`assertion failed: the late capture of ${row.id} is booked (${booked.rejection})`);
 }
 
 /** One sweep of the `late_success_refund` worker. Returns how many rows it sent. */
@@ -147,6 +169,7 @@ export async function refundLateSuccesses(ctx: AppContext): Promise<number> {
       ctx.logger.error({ late_success_refund_id: row.id, channel: row.channel }, 'late-success refund for a channel not configured: left pending');
       continue;
     }
+    await bookLateCapture(ctx, row);
     const outcome = await channel.connector.refund({
       out_trade_no: row.out_trade_no, channel_txn_id: row.channel_txn_id, out_refund_no: row.id, amount: row.amount, currency: row.currency,
     });

@@ -46,7 +46,7 @@ describe.each(stores)('the ledger behind payments on %s', (store) => {
 
     const report = await check();
     expect(report.ok).toBe(true);
-    expect(report.checks.map((c: any) => c.name)).toEqual(['entries_balance', 'balances_equal_postings', 'trial_balance', 'captures_match_payments', 'refunds_match_refunds']);
+    expect(report.checks.map((c: any) => c.name)).toEqual(['entries_balance', 'balances_equal_postings', 'trial_balance', 'captures_match_payments', 'refunds_match_refunds', 'late_successes_booked']);
   });
 
   it("charges a merchant its own pricing from the moment the admin sets it, and keeps a retained fee on refunds", async () => {

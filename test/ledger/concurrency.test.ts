@@ -94,6 +94,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('ledger under concurrency on postg
       // Entries posted directly, not by payments or refunds: none keyed capture:/refund:.
       ['captures_match_payments', true, expect.any(String)],
       ['refunds_match_refunds', true, expect.any(String)],
+      ['late_successes_booked', true, expect.any(String)],
     ]);
   }, 120_000);
 

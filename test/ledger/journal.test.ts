@@ -276,6 +276,7 @@ describe.each(stores)('ledger on %s', (store) => {
       ['trial_balance', true],
       ['captures_match_payments', true],
       ['refunds_match_refunds', true],
+      ['late_successes_booked', true],
     ]);
     const { rows: slots } = await ledger.db.query<{ n: bigint }>("SELECT count(*)::bigint AS n FROM ledger_accounts WHERE logical_id = 'fee_revenue:platform:USD' AND balance <> 0");
     expect(slots[0]!.n).toBeGreaterThan(4n); // fee revenue spread over slots

@@ -89,6 +89,19 @@ describe.each(stores)('late successes and abandoned payments on %s', (store) => 
     expect(payment.attempts[0].status).toBe('succeeded');
     const metrics = (await t.request('GET', '/metrics')).body as string;
     expect(metrics).toMatch(/clearway_late_success_refunds_total\{channel="card_a",outcome="succeeded"\} [1-9]/);
+    // The ledger: captured by the channel, owed back to the payer, given back; no merchant moved.
+    const entries = await t.app.ctx.db.query<{ kind: string; account_id: string; amount: bigint; merchant_id: string | null }>(
+      `SELECT e.kind, p.account_id, p.amount, e.merchant_id FROM journal_entries e JOIN postings p ON p.entry_id = e.id
+        WHERE e.event_id IN ($1, $2) ORDER BY e.kind, p.line`, [`late_capture:${row!.id}`, `late_refund:${row!.id}`]);
+    expect(entries.rows.map((r) => [r.kind, r.account_id.split('#')[0], BigInt(r.amount), r.merchant_id])).toEqual([
+      ['late_capture', 'channel_receivable:card_a:EUR', 4_200n, null], ['late_capture', 'late_success_payable:card_a:EUR', -4_200n, null],
+      ['late_refund', 'late_success_payable:card_a:EUR', 4_200n, null], ['late_refund', 'channel_receivable:card_a:EUR', -4_200n, null],
+    ]);
+    const { rows: owed } = await t.app.ctx.db.query<{ balance: bigint }>("SELECT balance FROM ledger_accounts WHERE id = 'late_success_payable:card_a:EUR'");
+    expect(BigInt(owed[0]!.balance)).toBe(0n);
+    const check = (await t.request('GET', '/v1/admin/ledger/check', { key: t.adminKey })).body;
+    expect(check.checks.find((c: { name: string }) => c.name === 'late_successes_booked'), JSON.stringify(check)).toMatchObject({ ok: true });
+    expect(check.ok).toBe(true);
   });
 
   it('keeps a late-success refund pending while the channel errs, then refunds it once, whatever the number of workers', async () => {
@@ -96,7 +109,12 @@ describe.each(stores)('late successes and abandoned payments on %s', (store) => 
     await t.request('POST', '/sandbox/card_a/faults', { key: t.adminKey, body: { error_rate: 1 } });
     expect(await refundLateSuccesses(t.app.ctx)).toBe(1);
     await t.request('DELETE', '/sandbox/card_a/faults', { key: t.adminKey });
-    expect((await lateSuccessRefundsOf(t.app.ctx.db, first.id))[0]).toMatchObject({ status: 'pending', send_count: 1, locked_until: null });
+    const [pending] = await lateSuccessRefundsOf(t.app.ctx.db, first.id);
+    expect(pending).toMatchObject({ status: 'pending', send_count: 1, locked_until: null });
+    // Booked as owed to the payer from its first send, given back only once the channel refunds.
+    const { rows: owed } = await t.app.ctx.db.query<{ balance: bigint }>("SELECT balance FROM ledger_accounts WHERE id = 'late_success_payable:card_a:EUR'");
+    expect(BigInt(owed[0]!.balance)).toBeLessThanOrEqual(-4_300n);
+    expect((await t.request('GET', '/v1/admin/ledger/check', { key: t.adminKey })).body.ok).toBe(true);
     expect(await refundLateSuccesses(t.app.ctx)).toBe(0); // not due before its retry delay
     clock.advance(31_000);
     const sent = await Promise.all([1, 2, 3, 4].map(() => refundLateSuccesses(t.app.ctx)));

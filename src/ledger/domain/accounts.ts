@@ -30,6 +30,7 @@ export const accountTypes = [
   'channel_fee_expense',
   'payout_in_transit',
   'bank_cash',
+  'late_success_payable',
 ] as const;
 
 export type AccountType = (typeof accountTypes)[number];
@@ -57,6 +58,8 @@ export const chartOfAccounts: Readonly<Record<AccountType, AccountRule>> = Objec
   // channels' settlements to our bank (Dr bank_cash / Cr channel_receivable), which comes later,
   // so until then the ledger shows the bank account below zero (docs/payouts.md).
   bank_cash: { ownerKind: 'bank', normalBalance: 'debit', allowNegative: true, slots: 1, meaning: 'our bank accounts' },
+  // Never below zero: a late success is given back at most once, after it was booked.
+  late_success_payable: { ownerKind: 'channel', normalBalance: 'credit', allowNegative: false, slots: 1, meaning: 'captured by a channel after its payment was final: owed back to the payer' },
 });
 
 for (const rule of Object.values(chartOfAccounts)) {

@@ -7,7 +7,7 @@ import { divideRounded, isAmountWithinBound, money, type Money } from '../../ker
 import { ledgerLimits } from '../limits.ts';
 import { account, accountId, chartOfAccounts, feeRevenueAccount, type AccountRef } from './accounts.ts';
 
-export const entryKinds = ['capture', 'refund', 'reversal', 'channel_fee', 'settlement', 'payout', 'payout_paid', 'payout_return'] as const;
+export const entryKinds = ['capture', 'refund', 'reversal', 'channel_fee', 'settlement', 'payout', 'payout_paid', 'payout_return', 'late_capture', 'late_refund'] as const;
 export type EntryKind = (typeof entryKinds)[number];
 
 export interface PostingDraft {
@@ -185,6 +185,37 @@ export function refundEntry(input: RefundInput): RefundResult {
   });
   assert(netOf(draft, merchant) === refund.amount - feeReturned.amount, 'refund: the merchant is debited the refund minus the fee returned');
   return { ok: true, entry: draft, feeReturned };
+}
+
+export interface LateSuccessInput {
+  /** The late-success refund's id: the entries' event ids are `late_capture:{id}` and `late_refund:{id}`. */
+  readonly lateSuccessRefundId: string;
+  readonly channel: string;
+  readonly amount: Money;
+}
+
+/**
+ * A late success: a channel captured money on an attempt whose payment was already final. That
+ * money is no merchant's: Dr channel_receivable / Cr late_success_payable (owed back to the payer).
+ * No merchant moves, so the entry names none.
+ */
+export function lateCaptureEntry(input: LateSuccessInput): EntryDraft {
+  assert(input.amount.amount > 0n, 'late capture: a positive amount');
+  const { currency } = input.amount;
+  return entryDraft({
+    eventId: `late_capture:${input.lateSuccessRefundId}`, kind: 'late_capture', merchantId: null, reverses: null,
+    postings: transfer(account('channel_receivable', input.channel, currency), account('late_success_payable', input.channel, currency), input.amount.amount),
+  });
+}
+
+/** The late success given back to the payer by the channel: Dr late_success_payable / Cr channel_receivable. */
+export function lateRefundEntry(input: LateSuccessInput): EntryDraft {
+  assert(input.amount.amount > 0n, 'late refund: a positive amount');
+  const { currency } = input.amount;
+  return entryDraft({
+    eventId: `late_refund:${input.lateSuccessRefundId}`, kind: 'late_refund', merchantId: null, reverses: null,
+    postings: transfer(account('late_success_payable', input.channel, currency), account('channel_receivable', input.channel, currency), input.amount.amount),
+  });
 }
 
 /** A posted entry, as the journal reads it back. */
