@@ -194,28 +194,25 @@ export interface LateSuccessInput {
   readonly amount: Money;
 }
 
+function lateSuccessMovement(kind: 'late_capture' | 'late_refund', input: LateSuccessInput, debit: AccountRef, credit: AccountRef): EntryDraft {
+  assert(input.amount.amount > 0n, `${kind}: a positive amount`);
+  // No merchant moves, so the entry names none.
+  return entryDraft({ eventId: `${kind}:${input.lateSuccessRefundId}`, kind, merchantId: null, reverses: null, postings: transfer(debit, credit, input.amount.amount) });
+}
+
 /**
  * A late success: a channel captured money on an attempt whose payment was already final. That
  * money is no merchant's: Dr channel_receivable / Cr late_success_payable (owed back to the payer).
- * No merchant moves, so the entry names none.
  */
 export function lateCaptureEntry(input: LateSuccessInput): EntryDraft {
-  assert(input.amount.amount > 0n, 'late capture: a positive amount');
   const { currency } = input.amount;
-  return entryDraft({
-    eventId: `late_capture:${input.lateSuccessRefundId}`, kind: 'late_capture', merchantId: null, reverses: null,
-    postings: transfer(account('channel_receivable', input.channel, currency), account('late_success_payable', input.channel, currency), input.amount.amount),
-  });
+  return lateSuccessMovement('late_capture', input, account('channel_receivable', input.channel, currency), account('late_success_payable', input.channel, currency));
 }
 
 /** The late success given back to the payer by the channel: Dr late_success_payable / Cr channel_receivable. */
 export function lateRefundEntry(input: LateSuccessInput): EntryDraft {
-  assert(input.amount.amount > 0n, 'late refund: a positive amount');
   const { currency } = input.amount;
-  return entryDraft({
-    eventId: `late_refund:${input.lateSuccessRefundId}`, kind: 'late_refund', merchantId: null, reverses: null,
-    postings: transfer(account('late_success_payable', input.channel, currency), account('channel_receivable', input.channel, currency), input.amount.amount),
-  });
+  return lateSuccessMovement('late_refund', input, account('late_success_payable', input.channel, currency), account('channel_receivable', input.channel, currency));
 }
 
 /** A posted entry, as the journal reads it back. */
