@@ -4,8 +4,8 @@
 // What is counted: a posting is one row of `postings`. The entries are captures as captureEntry
 // builds them without a channel fee: 4 postings each (Dr channel_receivable / Cr merchant_pending:
 // gross; Dr merchant_pending / Cr fee_revenue: our fee); one run adds the channel's fee (6 postings,
-// one of them on channel_fee_expense). fee_revenue, channel_receivable, channel_fee_expense and
-// merchant_pending are slotted (16 rows each) in every run.
+// one of them on channel_fee_expense). fee_revenue, channel_receivable and channel_fee_expense are
+// slotted (16 rows each), merchant_pending (4 rows), in every run.
 //
 // Runs, in this order, each on the same database:
 //   single      one postEntry per transaction, `clients` concurrent clients, over `merchants` merchants

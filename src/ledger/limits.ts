@@ -10,8 +10,13 @@ export const ledgerLimits = Object.freeze({
   fee_revenue_slots: 16,
   /** Slots of each channel's channel_receivable per currency (every capture on the channel touches it). */
   channel_receivable_slots: 16,
-  /** Slots of each merchant's merchant_pending per currency (every capture and refund of the merchant touches it). */
-  merchant_pending_slots: 16,
+  /**
+   * Slots of each merchant's merchant_pending per currency (every capture and refund of the
+   * merchant touches it). Four, not sixteen: settlement's queries join postings to ledger_accounts,
+   * and with sixteen rows per merchant their plan turned slow (100 merchants' 1,000,000
+   * transactions settled in 11.4-11.9 s instead of 9.4 s; docs/benchmarks.md).
+   */
+  merchant_pending_slots: 4,
   /** Entries posted by one call of postEntries (one transaction). */
   entries_per_batch_max: 1_000,
   /** Length of an event id (the business event an entry records). */
