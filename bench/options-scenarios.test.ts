@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parseLedgerBenchOptions, pgbenchPostingScript } from './ledger.ts';
 import { parseStreamBenchOptions } from './stream.ts';
 import { parseSettlementBenchOptions } from './settlement.ts';
+import { parseBenchOptions } from './options.ts';
+import { formatStatements } from './pg-statements.ts';
 
 describe('clearway bench scenario flags', () => {
   it('ledger: defaults, values, and refusals', () => {
@@ -17,6 +19,14 @@ describe('clearway bench scenario flags', () => {
     expect(parseStreamBenchOptions(['--events', '500', '--no-nats'])).toEqual({ events: 500, nats: false });
     expect(parseStreamBenchOptions([])).toEqual({});
     expect(parseSettlementBenchOptions(['--merchants', '100', '--check'])).toMatchObject({ transactions: 1_000_000, merchants: 100, check: true });
+  });
+
+  it('payments: --statements loads pg_stat_statements, and its report divides by the purchases', () => {
+    expect(parseBenchOptions([]).statements).toBe(false);
+    expect(parseBenchOptions(['--statements', '--duration', '5'])).toMatchObject({ statements: true, duration_seconds: 5 });
+    const report = formatStatements([{ calls: 200, total_ms: 50, plan_ms: 2, text: 'INSERT INTO orders' }], 100);
+    expect(report).toContain('per purchase of 100');
+    expect(report).toMatch(/2\.00\s+0\.500 ms \(0\.020\)\s+INSERT INTO orders/);
   });
 
   it('pgbench: one posting per transaction in three statements (the entry with its postings, two balance updates), no colon inside a string literal', () => {
