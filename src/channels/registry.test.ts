@@ -6,7 +6,7 @@ import type { CircuitStateName } from './resilience.ts';
 
 function registryWith(states: Record<string, CircuitStateName>): ChannelRegistry {
   const registry = new ChannelRegistry();
-  for (const [id, state] of Object.entries(states)) {
+  for (const id of Object.keys(states)) {
     const config: ChannelConfig = { id, provider: 'stripe', methods: ['card'], currencies: ['USD'], amount_min: 50n, amount_max: 1_000_000n, fees: feeSchedule(200, 20n) };
     const connector = { channel: id, methods: ['card'] } as unknown as Connector;
     registry.add({ config, connector, circuitState: () => states[id]! });

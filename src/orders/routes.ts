@@ -73,7 +73,10 @@ export function registerOrderRoutes(app: FastifyInstance, ctx: AppContext): void
     async (request, reply) => withFirstWriteClaim(ctx, request, reply, async (held) => {
       const claim = held ? { held, render: (order: OrderRow) => ({ status: 201, body: JSON.stringify(orderView(order)) }) } : null;
       const { order, stored } = await createOrder(ctx, merchantIdOf(request.principal), request.body, claim);
-      if (stored) return reply.code(stored.status).type('application/json; charset=utf-8').send(stored.body);
+      if (held && stored) {
+        held.settled = true; // stored by the statement that wrote the order
+        return reply.code(stored.status).type('application/json; charset=utf-8').send(stored.body);
+      }
       return reply.code(201).send(orderView(order));
     }),
   );

@@ -110,10 +110,7 @@ export async function createOrder(ctx: AppContext, merchantId: string, body: Ord
       await appendEvents(tx, events, now);
     });
   }
-  if (claim) {
-    claim.held.deferred!.written = true;
-    claim.held.settled = true;
-  }
+  if (claim) claim.held.deferred!.written = true;
   ctx.facts.orders.set(order.id, { merchant_id: merchantId, currency: order.currency, amount_total: order.amount_total, customer: order.customer });
   return { order, stored };
 }

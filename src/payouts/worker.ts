@@ -17,7 +17,7 @@ import { payoutBanksOf, type PayoutBanks } from './configure.ts';
 import { liveAttemptStatuses, retryDelayMs } from './domain/payout-state.ts';
 import { payoutLimits } from './limits.ts';
 import { movePayout, recordBankResult } from './record.ts';
-import { attemptsOfPayouts, insertPayoutAttempt, lockPayout, updatePayout, updatePayoutAttempt, type PayoutAttemptRow, type PayoutRow } from './repository.ts';
+import { attemptsOfPayouts, insertPayoutAttempt, lockPayout, updatePayoutAttempt, type PayoutAttemptRow, type PayoutRow } from './repository.ts';
 
 async function claimDuePayouts(ctx: AppContext, banks: PayoutBanks): Promise<PayoutRow[]> {
   return ctx.db.transaction(async (tx) => {

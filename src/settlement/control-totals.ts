@@ -30,9 +30,11 @@ import { settlementLimits } from './limits.ts';
  * gross (the pending postings in the entry's own direction) and our fee, each in the merchant's
  * direction. Shared by the per-merchant and the per-page queries so both read the ledger alike.
  */
-const entryAmountsSql = `-sum(p.amount) FILTER (WHERE a.type = 'merchant_pending') AS net,
+const entryFiguresSql = `-sum(p.amount) FILTER (WHERE a.type = 'merchant_pending') AS net,
          -sum(p.amount) FILTER (WHERE a.type = 'merchant_pending' AND (p.amount < 0) = (e.kind = 'capture')) AS gross,
-         -sum(p.amount) FILTER (WHERE a.type = 'fee_revenue') AS fee
+         -sum(p.amount) FILTER (WHERE a.type = 'fee_revenue') AS fee`;
+
+const entryAmountsSql = `${entryFiguresSql}
     FROM entries e
     JOIN postings p ON p.entry_id = e.id
     JOIN ledger_accounts a ON a.id = p.account_id`;
@@ -107,9 +109,7 @@ function chunkOf(row: ChunkRow): ChunkSums {
 const wholeSql = `
 SELECT currency, count(*)::bigint AS count, coalesce(sum(gross), 0)::bigint AS gross, coalesce(sum(fee), 0)::bigint AS fee, coalesce(sum(net), 0)::bigint AS net
   FROM (SELECT e.id, p.currency,
-               -sum(p.amount) FILTER (WHERE a.type = 'merchant_pending' AND (p.amount < 0) = (e.kind = 'capture')) AS gross,
-               -sum(p.amount) FILTER (WHERE a.type = 'fee_revenue') AS fee,
-               -sum(p.amount) FILTER (WHERE a.type = 'merchant_pending') AS net
+               ${entryFiguresSql}
           FROM journal_entries e
           JOIN postings p ON p.entry_id = e.id
           JOIN ledger_accounts a ON a.id = p.account_id AND a.currency = p.currency
@@ -211,9 +211,7 @@ const wholeOfMerchantsSql = `
 WITH ${windowsSql}
 SELECT merchant_id, currency, count(*)::bigint AS count, coalesce(sum(gross), 0)::bigint AS gross, coalesce(sum(fee), 0)::bigint AS fee, coalesce(sum(net), 0)::bigint AS net
   FROM (SELECT e.merchant_id, e.id, p.currency,
-               -sum(p.amount) FILTER (WHERE a.type = 'merchant_pending' AND (p.amount < 0) = (e.kind = 'capture')) AS gross,
-               -sum(p.amount) FILTER (WHERE a.type = 'fee_revenue') AS fee,
-               -sum(p.amount) FILTER (WHERE a.type = 'merchant_pending') AS net
+               ${entryFiguresSql}
           FROM entries e
           JOIN postings p ON p.entry_id = e.id
           JOIN ledger_accounts a ON a.id = p.account_id AND a.currency = p.currency
