@@ -7,8 +7,18 @@ export interface QueryResult<Row> {
   readonly rowCount: number;
 }
 
+/**
+ * `plan: 'per_call'` plans the statement for the values of each call instead of once per
+ * connection: for a statement whose best plan depends on its arrays' lengths and the tables'
+ * current sizes (a set-based batch), where a plan cached while the tables were small would
+ * stay wrong. Every other statement is prepared once per connection (the default).
+ */
+export interface QueryOptions {
+  readonly plan?: 'cached' | 'per_call';
+}
+
 export interface Queryable {
-  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>>;
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<Row>>;
 }
 
 export type StoreKind = 'pglite' | 'postgres';

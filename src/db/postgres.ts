@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { limits } from '../kernel/limits.ts';
-import { isRetryableTransactionError, retryDelayMs, type Database, type Queryable, type QueryResult } from './database.ts';
+import { isRetryableTransactionError, retryDelayMs, type Database, type Queryable, type QueryOptions, type QueryResult } from './database.ts';
 
 const INT8_OID = 20;
 const preparedStatementsMax = 1_000;
@@ -43,8 +43,11 @@ export function openPostgres(options: PostgresOptions): Database {
     return name;
   };
   const wrap = (client: pg.Pool | pg.PoolClient): Queryable => ({
-    async query<Row>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> {
-      const result = params.length === 0 ? await client.query(sql) : await client.query({ name: nameOf(sql), text: sql, values: params as unknown[] });
+    async query<Row>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<QueryResult<Row>> {
+      const result =
+        params.length === 0 ? await client.query(sql)
+        : options.plan === 'per_call' ? await client.query(sql, params as unknown[])
+        : await client.query({ name: nameOf(sql), text: sql, values: params as unknown[] });
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
     },
   });
@@ -78,10 +81,10 @@ export function openPostgres(options: PostgresOptions): Database {
   // A statement outside a transaction that lost a deadlock or a serialization race was rolled
   // back whole, so running it again is safe: do so, as transactions do.
   const poolQueryable = wrap(pool);
-  async function query<Row>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> {
+  async function query<Row>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<QueryResult<Row>> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await poolQueryable.query<Row>(sql, params);
+        return await poolQueryable.query<Row>(sql, params, options);
       } catch (error) {
         if (!isRetryableTransactionError(error) || attempt >= limits.transaction_retries_max) throw error;
         await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt)));

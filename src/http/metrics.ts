@@ -25,6 +25,7 @@ export interface Metrics {
   readonly financeConsistencyRuns: Counter<'result'>;
   /** Payment outcomes written together by one transaction (src/payments/outcome-writes.ts). */
   readonly outcomeBatches: Histogram<'outcome'>;
+  readonly outcomeBatchStatements: Counter<'written_by'>;
 }
 
 export function createMetrics(): Metrics {
@@ -151,6 +152,12 @@ export function createMetrics(): Metrics {
       help: 'Payment outcomes written by one transaction (group commit), by outcome (written; failed: rolled back and written one by one).',
       labelNames: ['outcome'],
       buckets: [1, 2, 4, 8, 16, 32, 64],
+      registers: [registry],
+    }),
+    outcomeBatchStatements: new Counter({
+      name: 'clearway_outcome_batches_total',
+      help: 'Batches of outcomes by how their guarded writes ran: one_statement (set-based) or statement_each (a batch holding a failover or a late success, or one payment twice).',
+      labelNames: ['written_by'],
       registers: [registry],
     }),
   };

@@ -1,10 +1,12 @@
 // Writing one synchronous outcome (the guarded single statement of record-outcome.ts), and
 // writing several together: outcomes recorded while earlier ones are being written are committed
-// by one transaction (src/db/group-commit.ts). In a batch each outcome keeps its own guarded
-// statement, without its capture entry; the captures of the outcomes whose guard held are then
-// posted together by one postEntries (one insert of all entries and postings, one balance update
-// per account), which is where a batch saves most: posting an entry alone costs its statement
-// triggers, foreign-key checks and account locks once per payment.
+// by one transaction (src/db/group-commit.ts). In a batch the guarded writes of all outcomes are
+// one set-based statement (outcome-set.ts; statement by statement for the rare batch that holds
+// a failover or a late success), without their capture entries; the captures of the outcomes
+// whose guard held are then posted together by one postEntries (one insert of all entries and
+// postings, one balance update per account). A batch is short (the same few round trips whatever its
+// size), so one batch in flight is enough and the batches are large: a capture posted alone costs
+// its statement triggers, foreign-key checks and account locks once per payment.
 import type { Queryable } from '../db/database.ts';
 import { GroupCommit } from '../db/group-commit.ts';
 import { StatementBuilder } from '../db/statement.ts';
@@ -15,6 +17,7 @@ import { transitionOrder } from '../orders/domain/order-state.ts';
 import { outboxInsertSql } from '../outbox/outbox.ts';
 import { ensureAccountsOnce, entryAccountIds, guardedPostSql, postEntries } from '../ledger/journal.ts';
 import { lateSuccessRefundInsertSql } from './late-success.ts';
+import { applyGuardedSet, fitsOneStatement } from './outcome-set.ts';
 import { rowsAfter, type PlannedChanges, type StoredResponse } from './record-outcome.ts';
 
 /** One outcome to write: its plan, its time, and the request's response to store with it. */
@@ -51,8 +54,11 @@ async function applyGuardedBatch(ctx: AppContext, writes: readonly GuardedWrite[
   // The accounts exist before the transaction (committed on their own).
   if (captures.length > 0) await ensureAccountsOnce(ctx.db, [...new Set(captures)]);
   return ctx.db.transaction(async (tx) => {
-    const guarded: boolean[] = [];
-    for (const write of writes) guarded.push(await applyGuarded(tx, write.plan, write.now, write.response, 'by_caller'));
+    const oneStatement = fitsOneStatement(writes);
+    let guarded: boolean[] = [];
+    if (oneStatement) guarded = await applyGuardedSet(tx, writes);
+    else for (const write of writes) guarded.push(await applyGuarded(tx, write.plan, write.now, write.response, 'by_caller'));
+    ctx.metrics.outcomeBatchStatements.inc({ written_by: oneStatement ? 'one_statement' : 'statement_each' });
     const posting = writes.filter((write, index) => guarded[index] && write.plan.capture !== null);
     if (posting.length > 0) {
       const results = await postEntries(tx, posting.map((write) => write.plan.capture!.entry), {

@@ -94,6 +94,38 @@ describe.each(stores)('recording outcomes on %s', (store) => {
     expect(report.ok, JSON.stringify(report.checks)).toBe(true);
   });
 
+  it('writes a batch of outcomes with one statement: each guard decided on its own, events in order, each capture once', async () => {
+    const payments = [];
+    for (let i = 0; i < 8; i++) payments.push(await processingPayment(3_000 + i));
+    const stale = payments[7]!; // its guard fails inside the set statement; the locked path decides it
+    const before = await setStatements();
+    const outcomes = await Promise.all(payments.map(({ row, attempt }, i) =>
+      recordAttemptOutcome(t.app.ctx, attempt, succeeded(3_000 + i), null, i === 7 ? { payment: { ...row, version: row.version - 1 }, attempt } : { payment: row, attempt })));
+    expect(await setStatements()).toBeGreaterThan(before); // the concurrent outcomes shared a set-based statement
+    for (const [i, outcome] of outcomes.entries()) {
+      expect(outcome.changed).toBe(true);
+      expect(outcome.payment.status).toBe('succeeded');
+      const stored = (await findPaymentById(t.app.ctx.db, payments[i]!.row.id))!;
+      expect(stored.status).toBe('succeeded');
+      expect(stored.version).toBe(payments[i]!.row.version + 1);
+      expect(stored.amount_captured).toBe(BigInt(3_000 + i));
+      expect((await t.request('GET', `/v1/orders/${payments[i]!.order.id}`, { key: merchant.key })).body.status).toBe('paid');
+      const { rows } = await t.app.ctx.db.query<{ type: string }>('SELECT type FROM outbox_events WHERE object_id IN ($1, $2) ORDER BY seq', [payments[i]!.row.id, payments[i]!.order.id]);
+      expect(rows.map((r) => r.type)).toEqual(['order.created', 'payment.created', 'payment.succeeded', 'order.paid']);
+    }
+    expect((await attemptsOf(t.app.ctx.db, [stale.row.id])).get(stale.row.id)![0]!.status).toBe('succeeded');
+    const ids = payments.map((p) => p.row.id);
+    const { rows } = await t.app.ctx.db.query<{ event_id: string }>("SELECT event_id FROM journal_entries WHERE kind = 'capture' AND event_id LIKE ANY ($1::text[])", [ids.map((id) => `%${id}%`)]);
+    expect(rows).toHaveLength(8);
+    const report = await checkLedger(t.app.ctx.db);
+    expect(report.ok, JSON.stringify(report.checks)).toBe(true);
+  });
+
+  async function setStatements(): Promise<number> {
+    const metric = await t.app.ctx.metrics.outcomeBatchStatements.get();
+    return metric.values.find((v) => v.labels.written_by === 'one_statement')?.value ?? 0;
+  }
+
   async function batchSizes(): Promise<{ count: number; failed: number }> {
     const metric = await t.app.ctx.metrics.outcomeBatches.get();
     const count = (outcome: string) => metric.values.find((v) => v.metricName === 'clearway_outcome_batch_size_count' && v.labels.outcome === outcome)?.value ?? 0;
