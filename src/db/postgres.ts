@@ -4,7 +4,8 @@ import { limits } from '../kernel/limits.ts';
 import { isRetryableTransactionError, retryDelayMs, type Database, type Queryable, type QueryOptions, type QueryResult } from './database.ts';
 
 const INT8_OID = 20;
-const preparedStatementsMax = 1_000;
+/** Distinct statement texts prepared per connection at most; past it, new texts run unnamed. */
+export const preparedStatementsMax = 1_000;
 
 // bigint columns are money: always parse them as BigInt, never as number or string.
 const typeParsers = {
@@ -33,12 +34,14 @@ export function openPostgres(options: PostgresOptions): Database {
   // Statements with parameters run as named prepared statements: each connection parses and
   // plans a statement once, not on every call (the name is a hash of the text; the set of
   // statements is the fixed set our code contains, so the per-connection cache stays small).
+  // Past preparedStatementsMax distinct texts, a new text runs unnamed (planned per call), so no
+  // connection keeps an unbounded number of prepared statements.
   const statementNames = new Map<string, string>();
-  const nameOf = (sql: string): string => {
+  const nameOf = (sql: string): string | undefined => {
     let name = statementNames.get(sql);
-    if (name === undefined) {
+    if (name === undefined && statementNames.size < preparedStatementsMax) {
       name = `cw_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
-      if (statementNames.size < preparedStatementsMax) statementNames.set(sql, name);
+      statementNames.set(sql, name);
     }
     return name;
   };
@@ -47,7 +50,7 @@ export function openPostgres(options: PostgresOptions): Database {
       const result =
         params.length === 0 ? await client.query(sql)
         : options.plan === 'per_call' ? await client.query(sql, params as unknown[])
-        : await client.query({ name: nameOf(sql), text: sql, values: params as unknown[] });
+        : await client.query({ name: nameOf(sql), text: sql, values: params as unknown[] }); // unnamed when nameOf says so
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
     },
   });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freshDatabase } from '../support/fresh-database.ts';
 import { openPglite } from '../../src/db/pglite.ts';
-import { openPostgres } from '../../src/db/postgres.ts';
+import { openPostgres, preparedStatementsMax } from '../../src/db/postgres.ts';
 import { migrate, pendingMigrations, splitStatements } from '../../src/db/migrate.ts';
 
 describe('embedded PGlite store', () => {
@@ -59,6 +59,25 @@ describe.runIf(process.env.TEST_DATABASE_URL)('PostgreSQL server store', () => {
     const { rows } = await db.query<{ a: bigint }>('SELECT 9007199254740993::bigint AS a');
     expect(rows[0]!.a).toBe(9007199254740993n);
     await db.close();
+  });
+
+  it('prepares a statement once per connection, at most preparedStatementsMax texts; per-call statements are not prepared', async () => {
+    const database = await freshDatabase(process.env.TEST_DATABASE_URL!, 'clearway_store');
+    const db = openPostgres({ url: database.url, poolSize: 1 }); // one connection: pg_prepared_statements is its own
+    try {
+      const texts = preparedStatementsMax + 10;
+      for (let i = 0; i < texts; i++) {
+        const { rows } = await db.query<{ n: number }>(`SELECT $1::int + ${i} AS n`, [1]);
+        expect(rows[0]!.n).toBe(1 + i);
+      }
+      expect((await db.query<{ n: number }>('SELECT $1::int + 0 AS n', [5])).rows[0]!.n).toBe(5); // prepared already: reused
+      expect((await db.query<{ n: number }>('SELECT $1::int * 2 AS n', [21], { plan: 'per_call' })).rows[0]!.n).toBe(42);
+      const { rows } = await db.query<{ n: bigint }>('SELECT count(*) AS n FROM pg_prepared_statements');
+      expect(rows[0]!.n).toBe(BigInt(preparedStatementsMax));
+    } finally {
+      await db.close();
+      await database.drop();
+    }
   });
 
   it('retries a transaction that lost a deadlock, so both writers finish', async () => {
