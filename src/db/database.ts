@@ -11,7 +11,8 @@ export interface QueryResult<Row> {
  * `plan: 'per_call'` plans the statement for the values of each call instead of once per
  * connection: for a statement whose best plan depends on its arrays' lengths and the tables'
  * current sizes (a set-based batch), where a plan cached while the tables were small would
- * stay wrong. Every other statement is prepared once per connection (the default).
+ * stay wrong. Every other statement is prepared once per connection (the default). PGlite
+ * prepares nothing and ignores the option.
  */
 export interface QueryOptions {
   readonly plan?: 'cached' | 'per_call';

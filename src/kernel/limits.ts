@@ -75,7 +75,8 @@ export const limits = Object.freeze({
   /** Entries of each in-process cache of immutable facts (order totals, settled attempts). */
   facts_cache_entries_max: 100_000,
   /** Payment outcomes committed together by one transaction, and such transactions at once (src/db/group-commit.ts): one, since a
-   *  batch is one set-based statement and short; more in flight made smaller batches and cost 12 % more CPU per payment (docs/benchmarks.md). */
+   *  batch is one set-based statement and short. 3 in flight made smaller batches: about 20 % fewer payments/s on 2 cores, but a
+   *  lower latency tail at half load (docs/benchmarks.md, session 4). */
   outcome_batch_max: 64,
   outcome_batches_in_flight_max: 1,
   /** Synchronous channel calls tracked at once (src/payments/attempts-in-flight.ts). */

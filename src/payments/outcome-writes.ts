@@ -53,12 +53,11 @@ async function applyGuardedBatch(ctx: AppContext, writes: readonly GuardedWrite[
   const captures = writes.flatMap((write) => (write.plan.capture ? entryAccountIds(write.plan.capture.entry) : []));
   // The accounts exist before the transaction (committed on their own).
   if (captures.length > 0) await ensureAccountsOnce(ctx.db, [...new Set(captures)]);
-  return ctx.db.transaction(async (tx) => {
-    const oneStatement = fitsOneStatement(writes);
+  const oneStatement = fitsOneStatement(writes);
+  const guardedAll = await ctx.db.transaction(async (tx) => {
     let guarded: boolean[] = [];
     if (oneStatement) guarded = await applyGuardedSet(tx, writes);
     else for (const write of writes) guarded.push(await applyGuarded(tx, write.plan, write.now, write.response, 'by_caller'));
-    ctx.metrics.outcomeBatchStatements.inc({ written_by: oneStatement ? 'one_statement' : 'statement_each' });
     const posting = writes.filter((write, index) => guarded[index] && write.plan.capture !== null);
     if (posting.length > 0) {
       const results = await postEntries(tx, posting.map((write) => write.plan.capture!.entry), {
@@ -70,6 +69,9 @@ async function applyGuardedBatch(ctx: AppContext, writes: readonly GuardedWrite[
     }
     return guarded;
   });
+  // Counted once the batch committed (a transaction retried after a deadlock runs its work again).
+  ctx.metrics.outcomeBatchStatements.inc({ written_by: oneStatement ? 'one_statement' : 'statement_each' });
+  return guardedAll;
 }
 
 /** One statement: every write happens only if the payment and the attempt still carry the known versions. */
