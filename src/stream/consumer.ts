@@ -8,7 +8,7 @@
 //   acknowledged.
 import type { AppContext } from '../http/context.ts';
 import { assert } from '../kernel/errors.ts';
-import type { StreamEvent } from './domain/finance-event.ts';
+import { financeEventKinds, type StreamEvent } from './domain/finance-event.ts';
 import { streamLimits } from './limits.ts';
 import { acknowledge, consumerLag, ensureDurableConsumer, fetchBatch, type NatsStream } from './nats.ts';
 import { applyFinanceEvents, financeConsumerName, type ApplyResult } from './projection.ts';
@@ -45,6 +45,8 @@ function totals(results: readonly ApplyResult[], lag: number, ran: boolean): Con
   return { applied: add('applied'), duplicates: add('duplicates'), ignored: add('ignored'), skipped: add('skipped'), lag, ran };
 }
 
+const moneyEventTypes = Object.keys(financeEventKinds);
+
 interface OutboxRow extends StreamEvent {
   readonly published_seq: bigint;
 }
@@ -79,16 +81,21 @@ async function consumeOutboxBatch(ctx: AppContext, consumer: string): Promise<{ 
     // commit order), so events (position, top] are complete in the next statement's snapshot.
     const { rows: top } = await tx.query<{ top: bigint | null }>('SELECT max(published_seq) AS top FROM outbox_events WHERE published_seq IS NOT NULL');
     const upTo = top[0]?.top ?? 0n;
+    // Only money events are read (the others would be parsed to be ignored); the position still
+    // moves past everything up to `next`.
     const { rows } = await tx.query<OutboxRow>(
       `SELECT id, merchant_id, type, payload, created_at, published_seq FROM outbox_events
-       WHERE published_seq > $1 AND published_seq <= $2 ORDER BY published_seq LIMIT $3`,
-      [position, upTo, streamLimits.consumer_batch_max],
+       WHERE published_seq > $1 AND published_seq <= $2 AND type = ANY($4::text[]) ORDER BY published_seq LIMIT $3`,
+      [position, upTo, streamLimits.consumer_batch_max, moneyEventTypes],
     );
     const full = rows.length === streamLimits.consumer_batch_max;
     const next = full ? rows[rows.length - 1]!.published_seq : upTo;
     assert(next >= position, 'a consumer position only moves forward');
     assert(rows.every((row, index) => index === 0 || row.published_seq > rows[index - 1]!.published_seq), 'events are read in published_seq order');
-    const result = await applyFinanceEvents(tx, consumer, rows, now);
+    const applied = await applyFinanceEvents(tx, consumer, rows, now);
+    // published_seq is dense (the relay numbers each batch on from the largest), so the events
+    // passed over without being read are the rest of (position, next].
+    const result = { ...applied, ignored: applied.ignored + Math.max(0, Number(next - position) - rows.length) };
     if (next !== position) await tx.query('UPDATE stream_consumers SET position = $2, updated_at = $3 WHERE name = $1', [consumer, next, now]);
     return { result, more: full };
   });

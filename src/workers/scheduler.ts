@@ -17,9 +17,19 @@ import { pollBankStatusFiles, submitPayouts } from '../payouts/worker.ts';
 
 export interface Worker {
   readonly name: string;
+  /** Pause between runs while there is nothing to do. */
   readonly intervalMs: number;
+  /**
+   * Pause before the next run when this one found work (a backlog drains in small steps, not in
+   * one burst every `intervalMs` that would hold up the payments sharing the process).
+   */
+  readonly busyIntervalMs?: number;
+  /** Runs once; resolves true when it found work (only read when `busyIntervalMs` is set). */
   run(ctx: AppContext): Promise<unknown>;
 }
+
+/** Runs of the outbox relay and the finance consumer that found work follow each other after this. */
+const backlog_interval_ms = 50;
 
 export const workers: readonly Worker[] = [
   { name: 'order_expiry', intervalMs: 10_000, run: (ctx) => expireOrders(ctx) },
@@ -27,9 +37,15 @@ export const workers: readonly Worker[] = [
   { name: 'refund_repair', intervalMs: 30_000, run: (ctx) => repairRefunds(ctx, { staleAfterMs: 60_000 }) },
   { name: 'late_success_refund', intervalMs: 5_000, run: (ctx) => refundLateSuccesses(ctx) },
   { name: 'abandoned_payments', intervalMs: 30_000, run: (ctx) => closeAbandonedPayments(ctx) },
-  { name: 'outbox_relay', intervalMs: 1_000, run: (ctx) => relayOutboxEvents(ctx) },
+  { name: 'outbox_relay', intervalMs: 1_000, busyIntervalMs: backlog_interval_ms, run: async (ctx) => (await relayOutboxEvents(ctx)).events > 0 },
   { name: 'webhook_delivery', intervalMs: 1_000, run: (ctx) => deliverWebhooks(ctx) },
-  { name: 'finance_consumer', intervalMs: 1_000, run: (ctx) => runFinanceConsumer(ctx) },
+  {
+    name: 'finance_consumer', intervalMs: 1_000, busyIntervalMs: backlog_interval_ms,
+    run: async (ctx) => {
+      const consumed = await runFinanceConsumer(ctx);
+      return consumed.ran && consumed.applied + consumed.duplicates + consumed.ignored + consumed.skipped > 0;
+    },
+  },
   { name: 'finance_consistency', intervalMs: 600_000, run: (ctx) => runFinanceConsistency(ctx) },
   { name: 'idempotency_purge', intervalMs: 3_600_000, run: (ctx) => purgeIdempotencyKeys(ctx) },
   { name: 'settlement', intervalMs: settlementLimits.worker_interval_ms, run: (ctx) => runSettlementWorker(settlementDepsOf(ctx)) },
@@ -39,29 +55,36 @@ export const workers: readonly Worker[] = [
 ];
 
 export function startWorkers(ctx: AppContext, list: readonly Worker[] = workers): () => Promise<void> {
-  const timers: NodeJS.Timeout[] = [];
+  const timers = new Set<NodeJS.Timeout>();
   const running = new Set<Promise<unknown>>();
   let stopped = false;
-  for (const worker of list) {
-    let busy = false;
-    timers.push(
-      setInterval(() => {
-        if (busy || stopped) return;
-        busy = true;
-        const run = worker
-          .run(ctx)
-          .catch((error: unknown) => ctx.logger.error({ err: error, worker: worker.name }, 'worker run failed'))
-          .finally(() => {
-            busy = false;
-            running.delete(run);
-          });
-        running.add(run);
-      }, worker.intervalMs).unref(),
-    );
-  }
+  const schedule = (worker: Worker, delayMs: number): void => {
+    if (stopped) return;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (stopped) return;
+      const run = worker
+        .run(ctx)
+        .then(
+          (foundWork) => (worker.busyIntervalMs !== undefined && foundWork === true ? worker.busyIntervalMs : worker.intervalMs),
+          (error: unknown) => {
+            ctx.logger.error({ err: error, worker: worker.name }, 'worker run failed');
+            return worker.intervalMs;
+          },
+        )
+        .then((nextDelayMs) => {
+          running.delete(run);
+          schedule(worker, nextDelayMs);
+        });
+      running.add(run);
+    }, delayMs).unref();
+    timers.add(timer);
+  };
+  for (const worker of list) schedule(worker, worker.intervalMs);
   return async () => {
     stopped = true;
-    for (const timer of timers) clearInterval(timer);
+    for (const timer of timers) clearTimeout(timer);
+    timers.clear();
     await Promise.allSettled([...running]);
   };
 }
