@@ -103,6 +103,30 @@ describe('alipay sandbox with the official alipay-sdk', () => {
     expect(queried).toMatchObject({ code: '10000', tradeStatus: 'TRADE_SUCCESS' });
   });
 
+  it('sends notifications to each trade\'s own notify_url by default, and nowhere after setWebhookUrl(null)', async () => {
+    const own = createAlipaySandbox({ channel: 'alipay_own_notify' }); // no webhookUrl: the trade's own
+    await own.listen();
+    try {
+      const { gateway_url, app_id, app_private_key, alipay_public_key } = own.credentials();
+      const ownSdk = new AlipaySdk({ appId: app_id, privateKey: app_private_key, alipayPublicKey: alipay_public_key, gateway: gateway_url, timeout: 10_000 });
+      const pay = async (outTradeNo: string) => {
+        await ownSdk.exec('alipay.trade.precreate', { notifyUrl: receiver.url, bizContent: { outTradeNo, totalAmount: '1.00', subject: 'notify_url' } });
+        expect(await own.payerCompletes(outTradeNo)).toEqual({ ok: true });
+      };
+      const sentFor = (outTradeNo: string) => receiver.bodies.find((each) => new URLSearchParams(each).get('out_trade_no') === outTradeNo);
+      await pay('sdk_own_url');
+      await until(() => sentFor('sdk_own_url'));
+      own.setWebhookUrl(null);
+      await pay('sdk_silent');
+      own.setWebhookUrl(receiver.url);
+      await pay('sdk_after'); // delivered: so the silent one was not merely slower
+      await until(() => sentFor('sdk_after'));
+      expect(sentFor('sdk_silent')).toBeUndefined();
+    } finally {
+      await own.close();
+    }
+  });
+
   it('page.pay through the SDK form reaches the sandbox cashier', async () => {
     const url = sdk.pageExec('alipay.trade.page.pay', 'GET', { bizContent: { outTradeNo: 'sdk_page_1', totalAmount: '9.90', subject: 'page', productCode: 'FAST_INSTANT_TRADE_PAY' } });
     const page = await fetch(url);

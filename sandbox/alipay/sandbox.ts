@@ -25,6 +25,10 @@ export interface AlipaySandboxOptions {
   readonly clock?: Clock;
   /** Source of randomness for the faults; default Math.random. Must return [0, 1). */
   readonly random?: () => number;
+  /**
+   * Where notifications go. Absent: each trade's own notify_url (as Alipay does). A URL: there
+   * instead. null: nowhere. setWebhookUrl changes it later.
+   */
   readonly webhookUrl?: string | null;
   readonly timeoutHoldMs?: number;
   readonly lateSuccessDelayMs?: number;
@@ -114,7 +118,8 @@ export function createAlipaySandbox(options: AlipaySandboxOptions): AlipaySandbo
     accept: { status: 200, body: 'success' },
     transport: (target) => (target.protocol === 'http:' ? 'http:' : null),
   });
-  let webhookUrl: string | null = options.webhookUrl ?? null;
+  let webhookUrl: string | null | undefined = options.webhookUrl;
+  if (typeof webhookUrl === 'string') new URL(webhookUrl);
   const lifecycle = createSandboxLifecycle({
     routes,
     bodyLimit: alipaySandboxLimits.request_body_bytes_max,
@@ -149,7 +154,7 @@ export function createAlipaySandbox(options: AlipaySandboxOptions): AlipaySandbo
   }
 
   function notify(trade: Trade): void {
-    const url = webhookUrl ?? trade.notify_url;
+    const url = webhookUrl === undefined ? trade.notify_url : webhookUrl;
     if (url === null) return;
     const body = notification(trade);
     notifier.send(url, body);
