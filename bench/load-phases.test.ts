@@ -41,21 +41,23 @@ describe('runClosedLoop', () => {
 describe('runOpenLoop', () => {
   it('starts purchases on schedule, closes the window, and sheds none when the server keeps up', async () => {
     const { events, hooks } = hookRecorder();
-    const result = await runOpenLoop({ rate_per_second: 200, warmup_ms: 100, duration_ms: 500, outstanding_max: 50, pay: slowPurchase(2), window: hooks });
+    const result = await runOpenLoop({ rate_per_second: 200, warmup_ms: 100, duration_ms: 500, outstanding_max: 50, slow_threshold_ms: 100, pay: slowPurchase(2), window: hooks });
     expect(events).toEqual(['start', 'end']);
     expect(result.scheduled).toBe(100);
     expect(result.shed).toBe(0);
     expect(result.succeeded).toBe(100);
     expect(result.payments_per_second).toBeCloseTo(200, 6);
     expect(result.errors).toBe(0);
+    expect(result.slow).toMatchObject({ threshold_ms: 100, slow: 0, slowest_slices: [] });
   });
 
   it('sheds arrivals once outstanding_max purchases are in flight, and measures from the schedule', async () => {
-    const result = await runOpenLoop({ rate_per_second: 200, warmup_ms: 0, duration_ms: 300, outstanding_max: 2, pay: slowPurchase(50) });
+    const result = await runOpenLoop({ rate_per_second: 200, warmup_ms: 0, duration_ms: 300, outstanding_max: 2, slow_threshold_ms: 30, pay: slowPurchase(50) });
     expect(result.scheduled).toBe(60);
     expect(result.shed).toBeGreaterThan(40);
     expect(result.succeeded + result.shed).toBe(60);
     expect(result.outstanding_peak).toBe(2);
     expect(result.latency.min_ms!).toBeGreaterThanOrEqual(49);
+    expect(result.slow.slow).toBe(result.succeeded); // every purchase took 50 ms, over 30
   });
 });

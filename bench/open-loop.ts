@@ -8,12 +8,15 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PhaseStats, scheduleWindowHooks, type PhaseResult, type WindowHooks } from './phase-stats.ts';
 import type { PayOnce } from './payment-flow.ts';
+import { SlowPurchaseMap, type SlowPurchases } from './slow-windows.ts';
 
 export interface OpenLoopOptions {
   readonly rate_per_second: number;
   readonly warmup_ms: number;
   readonly duration_ms: number;
   readonly outstanding_max: number;
+  /** Purchases slower than this are mapped by when they were scheduled (the latency target). */
+  readonly slow_threshold_ms: number;
   readonly pay: PayOnce;
   readonly window?: WindowHooks;
 }
@@ -26,6 +29,8 @@ export interface OpenLoopResult extends PhaseResult {
   readonly outstanding_max: number;
   /** Largest number of purchases in flight at once. */
   readonly outstanding_peak: number;
+  /** Succeeded purchases of the window over slow_threshold_ms, and when they were scheduled. */
+  readonly slow: SlowPurchases;
 }
 
 export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopResult> {
@@ -33,6 +38,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
   if (!Number.isInteger(options.outstanding_max) || options.outstanding_max < 1) throw new RangeError('outstanding_max must be a positive integer');
   if (!(options.duration_ms > 0) || !(options.warmup_ms >= 0)) throw new RangeError('duration must be positive, warm-up non-negative');
   const stats = new PhaseStats();
+  const slow = new SlowPurchaseMap(options.slow_threshold_ms, options.duration_ms);
   const interval_ms = 1000 / options.rate_per_second;
   const started = performance.now();
   const windowStart = started + options.warmup_ms;
@@ -52,7 +58,10 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     const purchase = options.pay().then((outcome) => {
       const latency_ms = performance.now() - scheduledAt;
       if (!outcome.ok) stats.recordError(outcome.error);
-      else if (inWindow) stats.recordSuccess(latency_ms);
+      else if (inWindow) {
+        stats.recordSuccess(latency_ms);
+        slow.record(scheduledAt - windowStart, latency_ms);
+      }
       else stats.recordSuccessOutsideWindow();
       inFlight.delete(purchase);
     });
@@ -86,5 +95,6 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     shed,
     outstanding_max: options.outstanding_max,
     outstanding_peak: outstandingPeak,
+    slow: slow.result(),
   };
 }

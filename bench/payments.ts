@@ -107,7 +107,7 @@ async function runLoad(server: ClearwayProcess, apiKey: string, options: BenchOp
   const openCpu = cpuWindow(processes);
   try {
     progress(`open loop: ${rate_per_second.toFixed(1)} purchases/s, ${options.warmup_seconds} s warm-up + ${options.duration_seconds} s`);
-    const open = await runOpenLoop({ rate_per_second, warmup_ms, duration_ms, outstanding_max: options.open_loop_outstanding_max, pay: cardPurchase(openClient, apiKey), window: openCpu.hooks });
+    const open = await runOpenLoop({ rate_per_second, warmup_ms, duration_ms, outstanding_max: options.open_loop_outstanding_max, slow_threshold_ms: targets.half_rate_p99_ms_max, pay: cardPurchase(openClient, apiKey), window: openCpu.hooks });
     return { closed, open, cpu: { closed_loop: closedCpu.usage(), open_loop: openCpu.usage() } };
   } finally {
     openClient.close();

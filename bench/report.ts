@@ -118,6 +118,14 @@ function cpuLine(cpu: CpuUsage | null): string {
 
 const verdictWord = (met: boolean | null): string => (met === null ? 'NOT MEASURED' : met ? 'met' : 'MISSED');
 
+/** Where the open loop's slow purchases were: a few stalls, or spread over the run. */
+function slowLine(open: OpenLoopResult): string {
+  const { slow } = open;
+  if (slow.slow === 0) return `  over ${slow.threshold_ms} ms: none`;
+  const where = slow.slowest_slices.map((s) => `+${(s.at_ms / 1000).toFixed(2)} s (${s.slow} of ${s.purchases}, max ${fixed(s.max_ms, 0)} ms)`).join(', ');
+  return `  over ${slow.threshold_ms} ms: ${slow.slow} purchases, in ${slow.slices_with_slow} of the ${slow.slice_ms} ms slices by scheduled start; most at ${where}`;
+}
+
 export function formatReport(result: BenchmarkResult): string {
   const { machine, closed_loop: closed, open_loop: open, pgbench } = result;
   const gib = (machine.memory_total_bytes / 1024 ** 3).toFixed(1);
@@ -136,6 +144,7 @@ export function formatReport(result: BenchmarkResult): string {
     `open loop: fixed arrival rate ${fixed(open.offered_rate_per_second)}/s (half the closed-loop rate), ${open.duration_seconds} s, at most ${open.outstanding_max} in flight (peak ${open.outstanding_peak}); latency from scheduled start`,
     ...phaseLines(open),
     `  scheduled ${open.scheduled}, shed ${open.shed}`,
+    slowLine(open),
     cpuLine(result.cpu.open_loop),
     '',
     `database, both phases: ${result.database.purchases} purchases, ${result.database.xact_commit} commits (${fixed(result.database.commits_per_purchase, 2)} per purchase), ` +
