@@ -29,6 +29,8 @@ export interface RelayResult {
   readonly streamed: number;
   /** False when another process held the relay lock. */
   readonly ran: boolean;
+  /** The run stopped at its cap of batches, each full: events are likely left to relay. */
+  readonly more: boolean;
 }
 
 export interface RelayOptions {
@@ -42,12 +44,14 @@ export async function relayOutboxEvents(ctx: AppContext, options: RelayOptions =
   let deliveries = 0;
   let streamed = 0;
   let ran = true;
+  let more = false;
   for (let batch = 0; batch < limits.webhook_relay_batches_per_run_max; batch++) {
     const result = await relayBatch(ctx, options);
     if (!result.ran) {
       ran = batch > 0;
       break;
     }
+    more = result.events === limits.webhook_relay_batch_max && batch === limits.webhook_relay_batches_per_run_max - 1;
     events += result.events;
     deliveries += result.deliveries;
     streamed += result.streamed;
@@ -56,10 +60,10 @@ export async function relayOutboxEvents(ctx: AppContext, options: RelayOptions =
     if (result.events < limits.webhook_relay_batch_max) break;
   }
   if (ran) await updateBacklogGauge(ctx);
-  return { events, deliveries, streamed, ran };
+  return { events, deliveries, streamed, ran, more };
 }
 
-async function relayBatch(ctx: AppContext, options: RelayOptions): Promise<RelayResult> {
+async function relayBatch(ctx: AppContext, options: RelayOptions): Promise<Omit<RelayResult, 'more'>> {
   return ctx.db.transaction(async (tx) => {
     const { rows: lock } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [relayLockKey]);
     if (!lock[0]?.locked) return { events: 0, deliveries: 0, streamed: 0, ran: false };

@@ -23,6 +23,8 @@ export interface ConsumeResult {
   readonly lag: number;
   /** False when another process was consuming (embedded). */
   readonly ran: boolean;
+  /** The run stopped at its cap of batches with events left to read. */
+  readonly more: boolean;
 }
 
 export async function runFinanceConsumer(ctx: AppContext, consumer = financeConsumerName): Promise<ConsumeResult> {
@@ -40,9 +42,9 @@ function record(ctx: AppContext, consumer: string, result: ApplyResult): void {
   if (result.skipped > 0) ctx.logger.warn({ consumer, notes: Object.fromEntries(result.notes) }, 'finance events skipped: a payload lacks what the projection needs');
 }
 
-function totals(results: readonly ApplyResult[], lag: number, ran: boolean): ConsumeResult {
+function totals(results: readonly ApplyResult[], lag: number, ran: boolean, more: boolean): ConsumeResult {
   const add = (field: 'applied' | 'duplicates' | 'ignored' | 'skipped'): number => results.reduce((sum, r) => sum + r[field], 0);
-  return { applied: add('applied'), duplicates: add('duplicates'), ignored: add('ignored'), skipped: add('skipped'), lag, ran };
+  return { applied: add('applied'), duplicates: add('duplicates'), ignored: add('ignored'), skipped: add('skipped'), lag, ran, more };
 }
 
 const moneyEventTypes = Object.keys(financeEventKinds);
@@ -55,6 +57,7 @@ interface OutboxRow extends StreamEvent {
 export async function consumeOutbox(ctx: AppContext, consumer = financeConsumerName): Promise<ConsumeResult> {
   const results: ApplyResult[] = [];
   let ran = true;
+  let more = false;
   for (let batch = 0; batch < streamLimits.consumer_batches_per_run_max; batch++) {
     const step = await consumeOutboxBatch(ctx, consumer);
     if (step === null) {
@@ -63,11 +66,12 @@ export async function consumeOutbox(ctx: AppContext, consumer = financeConsumerN
     }
     results.push(step.result);
     record(ctx, consumer, step.result);
+    more = step.more;
     if (!step.more) break;
   }
   const lag = await outboxLag(ctx, consumer);
   ctx.metrics.streamConsumerLag.set({ consumer }, lag);
-  return totals(results, lag, ran);
+  return totals(results, lag, ran, more);
 }
 
 async function consumeOutboxBatch(ctx: AppContext, consumer: string): Promise<{ result: ApplyResult; more: boolean } | null> {
@@ -114,8 +118,10 @@ async function outboxLag(ctx: AppContext, consumer: string): Promise<number> {
 export async function consumeNats(ctx: AppContext, stream: NatsStream, consumer = financeConsumerName): Promise<ConsumeResult> {
   await ensureDurableConsumer(stream, consumer);
   const results: ApplyResult[] = [];
+  let more = false;
   for (let batch = 0; batch < streamLimits.consumer_batches_per_run_max; batch++) {
     const fetched = await fetchBatch(stream, consumer);
+    more = false;
     if (fetched.messages.length === 0) break;
     let result: ApplyResult;
     try {
@@ -128,9 +134,10 @@ export async function consumeNats(ctx: AppContext, stream: NatsStream, consumer 
     await acknowledge(stream, fetched.messages);
     results.push(result);
     record(ctx, consumer, result);
-    if (fetched.pendingBefore <= fetched.messages.length) break;
+    more = fetched.pendingBefore > fetched.messages.length;
+    if (!more) break;
   }
   const lag = await consumerLag(stream, consumer);
   ctx.metrics.streamConsumerLag.set({ consumer }, lag);
-  return totals(results, lag, true);
+  return totals(results, lag, true, more);
 }

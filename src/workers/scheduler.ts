@@ -17,18 +17,22 @@ import { pollBankStatusFiles, submitPayouts } from '../payouts/worker.ts';
 
 export interface Worker {
   readonly name: string;
-  /** Pause between runs while there is nothing to do. */
+  /** Pause between runs. */
   readonly intervalMs: number;
   /**
-   * Pause before the next run when this one found work (a backlog drains in small steps, not in
-   * one burst every `intervalMs` that would hold up the payments sharing the process).
+   * Pause instead, after a run that stopped at its own cap with work left (a backlog, e.g. after
+   * an outage): the backlog drains run after run rather than one capped run per `intervalMs`.
    */
-  readonly busyIntervalMs?: number;
-  /** Runs once; resolves true when it found work (only read when `busyIntervalMs` is set). */
+  readonly backlogIntervalMs?: number;
+  /** Runs once; resolves true when it stopped at its cap with work left (read only with `backlogIntervalMs`). */
   run(ctx: AppContext): Promise<unknown>;
 }
 
-/** Runs of the outbox relay and the finance consumer that found work follow each other after this. */
+/**
+ * A capped run of the outbox relay or the finance consumer is followed after this. Steady load
+ * stays at one run a second: runs every 50 ms whenever there was any work were measured no
+ * better for the payments' latency and cost a dozen statements a run (docs/benchmarks.md, session 5).
+ */
 const backlog_interval_ms = 50;
 
 export const workers: readonly Worker[] = [
@@ -37,15 +41,9 @@ export const workers: readonly Worker[] = [
   { name: 'refund_repair', intervalMs: 30_000, run: (ctx) => repairRefunds(ctx, { staleAfterMs: 60_000 }) },
   { name: 'late_success_refund', intervalMs: 5_000, run: (ctx) => refundLateSuccesses(ctx) },
   { name: 'abandoned_payments', intervalMs: 30_000, run: (ctx) => closeAbandonedPayments(ctx) },
-  { name: 'outbox_relay', intervalMs: 1_000, busyIntervalMs: backlog_interval_ms, run: async (ctx) => (await relayOutboxEvents(ctx)).events > 0 },
+  { name: 'outbox_relay', intervalMs: 1_000, backlogIntervalMs: backlog_interval_ms, run: async (ctx) => (await relayOutboxEvents(ctx)).more },
   { name: 'webhook_delivery', intervalMs: 1_000, run: (ctx) => deliverWebhooks(ctx) },
-  {
-    name: 'finance_consumer', intervalMs: 1_000, busyIntervalMs: backlog_interval_ms,
-    run: async (ctx) => {
-      const consumed = await runFinanceConsumer(ctx);
-      return consumed.ran && consumed.applied + consumed.duplicates + consumed.ignored + consumed.skipped > 0;
-    },
-  },
+  { name: 'finance_consumer', intervalMs: 1_000, backlogIntervalMs: backlog_interval_ms, run: async (ctx) => (await runFinanceConsumer(ctx)).more },
   { name: 'finance_consistency', intervalMs: 600_000, run: (ctx) => runFinanceConsistency(ctx) },
   { name: 'idempotency_purge', intervalMs: 3_600_000, run: (ctx) => purgeIdempotencyKeys(ctx) },
   { name: 'settlement', intervalMs: settlementLimits.worker_interval_ms, run: (ctx) => runSettlementWorker(settlementDepsOf(ctx)) },
@@ -66,7 +64,7 @@ export function startWorkers(ctx: AppContext, list: readonly Worker[] = workers)
       const run = worker
         .run(ctx)
         .then(
-          (foundWork) => (worker.busyIntervalMs !== undefined && foundWork === true ? worker.busyIntervalMs : worker.intervalMs),
+          (workLeft) => (worker.backlogIntervalMs !== undefined && workLeft === true ? worker.backlogIntervalMs : worker.intervalMs),
           (error: unknown) => {
             ctx.logger.error({ err: error, worker: worker.name }, 'worker run failed');
             return worker.intervalMs;

@@ -1,5 +1,6 @@
-// The worker scheduler: a run that found work is followed after busyIntervalMs, one that found
-// none (or failed) after intervalMs; runs never overlap; stopping waits for the run in progress.
+// The worker scheduler: a run that stopped at its cap with work left is followed after
+// backlogIntervalMs, any other (or a failed one) after intervalMs; runs never overlap; stopping
+// waits for the run in progress.
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AppContext } from '../../src/http/context.ts';
@@ -15,15 +16,15 @@ describe('worker scheduler', () => {
     vi.useRealTimers();
   });
 
-  it('runs again soon while a run finds work, then at the idle interval', async () => {
+  it('runs again soon while a run stops at its cap with work left, then at the usual interval', async () => {
     const runsAt: number[] = [];
-    let backlog = 3;
+    let cappedRuns = 3;
     const worker: Worker = {
-      name: 'drain', intervalMs: 1_000, busyIntervalMs: 50,
+      name: 'drain', intervalMs: 1_000, backlogIntervalMs: 50,
       run: async () => {
         runsAt.push(Date.now());
-        if (backlog === 0) return false;
-        backlog--;
+        if (cappedRuns === 0) return false;
+        cappedRuns--;
         return true;
       },
     };
@@ -34,7 +35,7 @@ describe('worker scheduler', () => {
     expect(runsAt.map((at) => at - start)).toEqual([1_000, 1_050, 1_100, 1_150, 2_150]);
   });
 
-  it('ignores a found-work answer from a worker without a busy interval', async () => {
+  it('ignores a work-left answer from a worker without a backlog interval', async () => {
     let runs = 0;
     const stop = startWorkers(ctx, [{ name: 'plain', intervalMs: 1_000, run: async () => ++runs > 0 }]);
     await vi.advanceTimersByTimeAsync(3_500);
@@ -42,13 +43,13 @@ describe('worker scheduler', () => {
     expect(runs).toBe(3);
   });
 
-  it('never overlaps a run with itself, and goes on at the idle interval after a failure', async () => {
+  it('never overlaps a run with itself, and goes on at the usual interval after a failure', async () => {
     let active = 0;
     let overlapped = false;
     const runsAt: number[] = [];
     const start = Date.now();
     const slow: Worker = {
-      name: 'slow', intervalMs: 100, busyIntervalMs: 10,
+      name: 'slow', intervalMs: 100, backlogIntervalMs: 10,
       run: async () => {
         runsAt.push(Date.now() - start);
         active++;
@@ -71,7 +72,7 @@ describe('worker scheduler', () => {
     let finished = 0;
     let runs = 0;
     const worker: Worker = {
-      name: 'busy', intervalMs: 100, busyIntervalMs: 1,
+      name: 'busy', intervalMs: 100, backlogIntervalMs: 1,
       run: async () => {
         runs++;
         await new Promise((resolve) => setTimeout(resolve, 50));
