@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PhaseStats, scheduleWindowHooks, type PhaseResult, type WindowHooks } from './phase-stats.ts';
 import type { PayOnce } from './payment-flow.ts';
-import { SlowPurchaseMap, type SlowPurchases } from './slow-windows.ts';
+import { SlowPurchaseMap, type SlowPurchases } from './slow-slices.ts';
 
 export interface OpenLoopOptions {
   readonly rate_per_second: number;

@@ -44,14 +44,12 @@ export async function relayOutboxEvents(ctx: AppContext, options: RelayOptions =
   let deliveries = 0;
   let streamed = 0;
   let ran = true;
-  let more = false;
   for (let batch = 0; batch < limits.webhook_relay_batches_per_run_max; batch++) {
     const result = await relayBatch(ctx, options);
     if (!result.ran) {
       ran = batch > 0;
       break;
     }
-    more = result.events === limits.webhook_relay_batch_max && batch === limits.webhook_relay_batches_per_run_max - 1;
     events += result.events;
     deliveries += result.deliveries;
     streamed += result.streamed;
@@ -60,6 +58,8 @@ export async function relayOutboxEvents(ctx: AppContext, options: RelayOptions =
     if (result.events < limits.webhook_relay_batch_max) break;
   }
   if (ran) await updateBacklogGauge(ctx);
+  // Every batch full, up to the cap (a batch short of full ends the run early).
+  const more = events === limits.webhook_relay_batch_max * limits.webhook_relay_batches_per_run_max;
   return { events, deliveries, streamed, ran, more };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SlowPurchaseMap, slice_ms } from './slow-windows.ts';
+import { SlowPurchaseMap, slice_ms } from './slow-slices.ts';
 
 describe('SlowPurchaseMap', () => {
   it('counts slow purchases per slice of scheduled start and lists the worst slices first', () => {
