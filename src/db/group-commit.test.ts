@@ -3,9 +3,10 @@ import { GroupCommit } from './group-commit.ts';
 
 const later = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function recorder(options: { failBatchesWith?: number; failOne?: number } = {}) {
+function recorder(options: { failBatchesWith?: number; failOne?: number; fitsBatch?: (writes: readonly number[]) => boolean } = {}) {
   const batches: number[][] = [];
   const singles: number[] = [];
+  const outcomes: string[] = [];
   const group = new GroupCommit<number, string>({
     writeBatch: async (writes) => {
       await later(10);
@@ -21,8 +22,10 @@ function recorder(options: { failBatchesWith?: number; failOne?: number } = {}) 
     },
     batchMax: 4,
     batchesInFlightMax: 1,
+    ...(options.fitsBatch ? { fitsBatch: options.fitsBatch } : {}),
+    onBatch: (size, outcome) => outcomes.push(`${outcome}:${size}`),
   });
-  return { group, batches, singles };
+  return { group, batches, singles, outcomes };
 }
 
 describe('GroupCommit', () => {
@@ -45,6 +48,20 @@ describe('GroupCommit', () => {
     expect(await Promise.all(results)).toEqual(['one:2', 'write 3 refused', 'one:4']);
     expect(batches).toEqual([]);
     expect(singles.sort()).toEqual([1, 2, 4]);
+  });
+
+  it('writes a batch that does not fit one after the other, each write settling its own caller', async () => {
+    const { group, batches, singles, outcomes } = recorder({ fitsBatch: (writes) => new Set(writes).size === writes.length, failOne: 3 });
+    const lone = group.submit(1);
+    const results = [2, 3, 2].map((w) => group.submit(w).catch((error: Error) => error.message));
+    await lone;
+    expect(await Promise.all(results)).toEqual(['one:2', 'write 3 refused', 'one:2']);
+    expect(batches).toEqual([]);
+    expect(singles).toEqual([1, 2, 2]); // in order, one after the other
+    expect(outcomes).toEqual(['written:1', 'one_by_one:3']);
+    const together = [4, 5].map((w) => group.submit(w));
+    await Promise.all([group.submit(6), ...together]);
+    expect(batches).toEqual([[5, 6]]);
   });
 
   it('refuses nonsense limits', () => {

@@ -14,11 +14,18 @@ export interface GroupCommitOptions<Write, Result> {
   readonly writeBatch: (writes: readonly Write[]) => Promise<Result[]>;
   /** Writes one alone (a batch of one, and each write of a failed batch). */
   readonly writeOne: (write: Write) => Promise<Result>;
+  /**
+   * Whether `writeBatch` can take these writes together (say, no row twice); when it cannot, they
+   * are written one after the other with `writeOne`, each settling its own caller. Default: always.
+   */
+  readonly fitsBatch?: (writes: readonly Write[]) => boolean;
   readonly batchMax: number;
   readonly batchesInFlightMax: number;
-  /** Told the size of each batch written (metrics). */
-  readonly onBatch?: (size: number, outcome: 'written' | 'failed') => void;
+  /** Told the size of each batch and how it went (metrics): written together, failed and written one by one, or one by one from the start. */
+  readonly onBatch?: (size: number, outcome: BatchOutcome) => void;
 }
+
+export type BatchOutcome = 'written' | 'failed' | 'one_by_one';
 
 interface Queued<Write, Result> {
   readonly write: Write;
@@ -65,9 +72,15 @@ export class GroupCommit<Write, Result> {
       this.options.onBatch?.(1, 'written');
       return;
     }
+    const writes = batch.map((queued) => queued.write);
+    if (this.options.fitsBatch && !this.options.fitsBatch(writes)) {
+      for (const queued of batch) await this.options.writeOne(queued.write).then(queued.resolve, queued.reject);
+      this.options.onBatch?.(batch.length, 'one_by_one');
+      return;
+    }
     let results: Result[];
     try {
-      results = await this.options.writeBatch(batch.map((queued) => queued.write));
+      results = await this.options.writeBatch(writes);
     } catch {
       // Rolled back whole: each write alone, so only a bad one fails its caller.
       this.options.onBatch?.(batch.length, 'failed');

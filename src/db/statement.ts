@@ -8,4 +8,9 @@ export class StatementBuilder {
     this.params.push(value);
     return `$${this.params.length}${cast}`;
   }
+
+  /** Binds one value per row as an array of `type` (a column of a set-based statement's `unnest` input). */
+  column<Row>(rows: readonly Row[], type: string, value: (row: Row) => unknown): string {
+    return this.bind(rows.map(value), `::${type}[]`);
+  }
 }

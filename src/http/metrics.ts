@@ -26,6 +26,8 @@ export interface Metrics {
   /** Payment outcomes written together by one transaction (src/payments/outcome-writes.ts). */
   readonly outcomeBatches: Histogram<'outcome'>;
   readonly outcomeBatchStatements: Counter<'written_by'>;
+  readonly startBatches: Histogram<'outcome'>;
+  readonly orderBatches: Histogram<'outcome'>;
 }
 
 export function createMetrics(): Metrics {
@@ -158,6 +160,20 @@ export function createMetrics(): Metrics {
       name: 'clearway_outcome_batches_total',
       help: 'Batches of outcomes by how their guarded writes ran: one_statement (set-based) or statement_each (a batch holding a failover or a late success, or one payment twice).',
       labelNames: ['written_by'],
+      registers: [registry],
+    }),
+    startBatches: new Histogram({
+      name: 'clearway_payment_start_batch_size',
+      help: 'Payment starts written together (group commit), by outcome (written: by one statement; failed: the statement failed and each start was written alone; one_by_one: one order or idempotency key twice in the batch).',
+      labelNames: ['outcome'],
+      buckets: [1, 2, 4, 8, 16, 32, 64],
+      registers: [registry],
+    }),
+    orderBatches: new Histogram({
+      name: 'clearway_order_batch_size',
+      help: 'New orders written together (group commit), by outcome (written: by one statement; failed: the statement failed and each order was written alone; one_by_one: one idempotency key twice in the batch).',
+      labelNames: ['outcome'],
+      buckets: [1, 2, 4, 8, 16, 32, 64],
       registers: [registry],
     }),
   };

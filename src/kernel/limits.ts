@@ -79,6 +79,12 @@ export const limits = Object.freeze({
    *  lower latency tail at half load (docs/benchmarks.md, session 4). */
   outcome_batch_max: 64,
   outcome_batches_in_flight_max: 1,
+  /** Payment starts written together by one set-based statement, and such statements at once (src/payments/start-writes.ts). */
+  payment_start_batch_max: 64,
+  payment_start_batches_in_flight_max: 1,
+  /** New orders (without coupons) written together by one set-based statement, and such statements at once (src/orders/order-writes.ts). */
+  order_batch_max: 64,
+  order_batches_in_flight_max: 1,
   /** Synchronous channel calls tracked at once (src/payments/attempts-in-flight.ts). */
   attempts_in_flight_max: 100_000,
   /** How long a notification waits for this process's synchronous call on the same attempt. */

@@ -8,7 +8,8 @@ import { StatementBuilder } from '../db/statement.ts';
 import { ClaimNotWritten, claimCte, type HeldKey } from '../http/idempotency.ts';
 import { couponsByCodes, redeemCoupons, releaseCoupons, toPricingCoupon } from './coupons.ts';
 import { priceOrder, type PricedOrder } from './domain/pricing.ts';
-import { applyOrderEvent, findOrder, insertOrder, insertOrderWithEvents, type OrderRow } from './repository.ts';
+import { applyOrderEvent, findOrder, insertOrder, type OrderRow } from './repository.ts';
+import { writeOrder } from './order-writes.ts';
 
 export interface OrderRequest {
   currency: string;
@@ -97,7 +98,8 @@ export async function createOrder(ctx: AppContext, merchantId: string, body: Ord
   const stored = claim ? claim.render(order) : null;
   const claimSql = claim && stored ? (s: StatementBuilder) => claimCte(s, claim.held, stored) : undefined;
   if (order.coupon_ids.length === 0) {
-    if (!(await insertOrderWithEvents(ctx.db, order, events, now, claimSql))) throw new ClaimNotWritten(`order ${order.id}`);
+    // Written with the orders of concurrent requests (order-writes.ts).
+    if (!(await writeOrder(ctx, { order, events, now, claim: claim && stored ? { held: claim.held, response: stored } : null }))) throw new ClaimNotWritten(`order ${order.id}`);
   } else {
     await ctx.db.transaction(async (tx) => {
       if (claimSql) {

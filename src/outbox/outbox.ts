@@ -58,3 +58,28 @@ export function outboxInsertSql(statement: StatementBuilder, events: readonly Ou
   return `INSERT INTO outbox_events (id, merchant_id, type, object_id, payload, created_at)
     SELECT v.* FROM (VALUES ${rows.join(', ')}) AS v WHERE EXISTS (SELECT 1 FROM ${guard}) RETURNING 1`;
 }
+
+/** One event of a set-based statement, with the time it was written and the key of the input row it belongs to. */
+export interface KeyedEvent {
+  readonly event: OutboxEvent;
+  readonly now: Date;
+  readonly key: string;
+}
+
+/**
+ * The outbox insert of a set-based statement, as a data-modifying CTE body: each event is written
+ * only when `guard` (an earlier CTE) returned its key in `guardKey`; in the order given.
+ */
+export function outboxSetInsertSql(s: StatementBuilder, events: readonly KeyedEvent[], guard: string, guardKey: string): string {
+  const columns = [
+    s.column(events, 'text', () => newId('event')), s.column(events, 'text', ({ event }) => event.merchantId),
+    s.column(events, 'text', ({ event }) => event.type), s.column(events, 'text', ({ event }) => event.objectId),
+    s.column(events, 'text', ({ event }) => JSON.stringify(event.payload)), s.column(events, 'timestamptz', ({ now }) => now),
+    s.column(events, 'text', ({ key }) => key),
+  ];
+  return `INSERT INTO outbox_events (id, merchant_id, type, object_id, payload, created_at)
+      SELECT e.id, e.merchant_id, e.type, e.object_id, e.payload::jsonb, e.created_at
+        FROM unnest(${columns.join(', ')}) WITH ORDINALITY AS e(id, merchant_id, type, object_id, payload, created_at, key, position)
+        JOIN ${guard} g ON g.${guardKey} = e.key
+      ORDER BY e.position RETURNING 1`;
+}

@@ -9,8 +9,8 @@
 // after the other). Anything else is written statement by statement (`fitsOneStatement`).
 import type { Queryable } from '../db/database.ts';
 import { StatementBuilder } from '../db/statement.ts';
-import { newId } from '../kernel/ids.ts';
 import { transitionOrder } from '../orders/domain/order-state.ts';
+import { outboxSetInsertSql } from '../outbox/outbox.ts';
 import type { GuardedWrite } from './outcome-writes.ts';
 import { rowsAfter } from './record-outcome.ts';
 import type { AttemptRow, PaymentRow } from './repository.ts';
@@ -30,11 +30,6 @@ interface Item {
   readonly attempt: AttemptRow;
 }
 
-/** One column of the input: a parameter array and its element type. */
-function column<T>(s: StatementBuilder, items: readonly Item[], type: string, value: (item: Item) => T): string {
-  return s.bind(items.map(value), `::${type}[]`);
-}
-
 function orderStatusAfter(write: GuardedWrite): string | null {
   if (write.plan.orderEvent === null) return null;
   const next = transitionOrder('paying', write.plan.orderEvent);
@@ -51,28 +46,22 @@ export async function applyGuardedSet(db: Queryable, writes: readonly GuardedWri
   const s = new StatementBuilder();
   const items: Item[] = writes.map((write) => ({ write, ...rowsAfter(write.plan, write.now) }));
   const input = [
-    column(s, items, 'text', (i) => i.write.plan.payment.id), column(s, items, 'integer', (i) => i.write.plan.payment.version),
-    column(s, items, 'text', (i) => i.write.plan.attempt.id), column(s, items, 'integer', (i) => i.write.plan.attempt.version),
-    column(s, items, 'text', (i) => i.attempt.status), column(s, items, 'text', (i) => i.attempt.channel_txn_id),
-    column(s, items, 'text', (i) => i.attempt.failure_code), column(s, items, 'text', (i) => i.attempt.failure_message),
-    column(s, items, 'boolean', (i) => i.write.plan.paymentChange !== null), column(s, items, 'text', (i) => i.payment.status),
-    column(s, items, 'text', (i) => i.payment.channel), column(s, items, 'bigint', (i) => i.payment.amount_captured),
-    column(s, items, 'bigint', (i) => i.payment.fee_amount), column(s, items, 'bigint', (i) => i.payment.channel_fee_amount),
-    column(s, items, 'text', (i) => i.payment.refund_fee_policy ?? null), column(s, items, 'text', (i) => i.payment.failure_code),
-    column(s, items, 'text', (i) => i.payment.failure_message),
-    column(s, items, 'text', (i) => (i.payment.next_action === null ? null : JSON.stringify(i.payment.next_action))),
-    column(s, items, 'text', (i) => (i.write.plan.orderEvent === null ? null : i.write.plan.payment.order_id)), column(s, items, 'text', (i) => orderStatusAfter(i.write)),
-    column(s, items, 'text', (i) => i.write.response?.owner ?? null), column(s, items, 'text', (i) => i.write.response?.key ?? null),
-    column(s, items, 'integer', (i) => i.write.response?.status ?? null), column(s, items, 'text', (i) => i.write.response?.body ?? null),
-    column(s, items, 'timestamptz', (i) => i.write.now),
+    s.column(items, 'text', (i) => i.write.plan.payment.id), s.column(items, 'integer', (i) => i.write.plan.payment.version),
+    s.column(items, 'text', (i) => i.write.plan.attempt.id), s.column(items, 'integer', (i) => i.write.plan.attempt.version),
+    s.column(items, 'text', (i) => i.attempt.status), s.column(items, 'text', (i) => i.attempt.channel_txn_id),
+    s.column(items, 'text', (i) => i.attempt.failure_code), s.column(items, 'text', (i) => i.attempt.failure_message),
+    s.column(items, 'boolean', (i) => i.write.plan.paymentChange !== null), s.column(items, 'text', (i) => i.payment.status),
+    s.column(items, 'text', (i) => i.payment.channel), s.column(items, 'bigint', (i) => i.payment.amount_captured),
+    s.column(items, 'bigint', (i) => i.payment.fee_amount), s.column(items, 'bigint', (i) => i.payment.channel_fee_amount),
+    s.column(items, 'text', (i) => i.payment.refund_fee_policy ?? null), s.column(items, 'text', (i) => i.payment.failure_code),
+    s.column(items, 'text', (i) => i.payment.failure_message),
+    s.column(items, 'text', (i) => (i.payment.next_action === null ? null : JSON.stringify(i.payment.next_action))),
+    s.column(items, 'text', (i) => (i.write.plan.orderEvent === null ? null : i.write.plan.payment.order_id)), s.column(items, 'text', (i) => orderStatusAfter(i.write)),
+    s.column(items, 'text', (i) => i.write.response?.owner ?? null), s.column(items, 'text', (i) => i.write.response?.key ?? null),
+    s.column(items, 'integer', (i) => i.write.response?.status ?? null), s.column(items, 'text', (i) => i.write.response?.body ?? null),
+    s.column(items, 'timestamptz', (i) => i.write.now),
   ];
-  const events = writes.flatMap((write) => write.plan.events.map((event) => ({ write, event })));
-  const eventColumns = [
-    s.bind(events.map(() => newId('event')), '::text[]'), s.bind(events.map(({ event }) => event.merchantId), '::text[]'),
-    s.bind(events.map(({ event }) => event.type), '::text[]'), s.bind(events.map(({ event }) => event.objectId), '::text[]'),
-    s.bind(events.map(({ event }) => JSON.stringify(event.payload)), '::text[]'), s.bind(events.map(({ write }) => write.now), '::timestamptz[]'),
-    s.bind(events.map(({ write }) => write.plan.payment.id), '::text[]'),
-  ];
+  const events = writes.flatMap((write) => write.plan.events.map((event) => ({ event, now: write.now, key: write.plan.payment.id })));
   const sql = `WITH input AS (
       SELECT * FROM unnest(${input.join(', ')}) AS i(payment_id, payment_version, attempt_id, attempt_version, a_status, a_txn, a_failure_code, a_failure_message,
         p_change, p_status, p_channel, p_captured, p_fee, p_channel_fee, p_refund_fee_policy, p_failure_code, p_failure_message, p_next_action,
@@ -94,12 +83,7 @@ export async function applyGuardedSet(db: Queryable, writes: readonly GuardedWri
     order_update AS (
       UPDATE orders o SET status = g.order_status, version = o.version + 1, updated_at = g.now
       FROM guard g WHERE o.id = g.order_id AND o.status = 'paying' RETURNING o.id),
-    outbox AS (
-      INSERT INTO outbox_events (id, merchant_id, type, object_id, payload, created_at)
-      SELECT e.id, e.merchant_id, e.type, e.object_id, e.payload::jsonb, e.created_at
-        FROM unnest(${eventColumns.join(', ')}) WITH ORDINALITY AS e(id, merchant_id, type, object_id, payload, created_at, payment_id, position)
-        JOIN guard g ON g.payment_id = e.payment_id
-      ORDER BY e.position RETURNING 1),
+    outbox AS (${outboxSetInsertSql(s, events, 'guard', 'payment_id')}),
     response_store AS (
       UPDATE idempotency_keys k SET state = 'done', response_status = g.r_status, response_body = g.r_body
       FROM guard g WHERE g.r_owner IS NOT NULL AND k.owner = g.r_owner AND k.key = g.r_key AND k.state = 'in_flight' RETURNING 1)

@@ -3,15 +3,15 @@
 import { channelPaymentNotFound, type ChannelMethod, type ChannelPaymentOutcome } from '../channels/contract.ts';
 import type { Channel } from '../channels/registry.ts';
 import { ClearwayError } from '../kernel/errors.ts';
-import { ClaimNotWritten, claimCte, type HeldKey } from '../http/idempotency.ts';
-import type { StatementBuilder } from '../db/statement.ts';
+import { ClaimNotWritten, type HeldKey } from '../http/idempotency.ts';
 import { newId } from '../kernel/ids.ts';
 import { limits } from '../kernel/limits.ts';
 import type { AppContext, OrderFacts } from '../http/context.ts';
 import { findOrder } from '../orders/repository.ts';
 import { transitionOrder } from '../orders/domain/order-state.ts';
 import { recordAttemptOutcome, type NextChannel, type StoredResponse } from './record-outcome.ts';
-import { startPaymentGuarded, type AttemptRow, type PaymentRow } from './repository.ts';
+import type { AttemptRow, PaymentRow } from './repository.ts';
+import { writeStart } from './start-writes.ts';
 import { screenPayment, type PaymentCustomer, type StoredRiskAssessment } from '../risk/engine.ts';
 import { insertDeclinedPaymentGuarded } from '../risk/store.ts';
 import type { RoutingArm, RoutingPolicy } from '../routing/policy.ts';
@@ -102,7 +102,8 @@ async function recordRiskDecline(ctx: AppContext, merchantId: string, body: Paym
 
 /**
  * Step 1: move the order to paying and record the payment and its first attempt, in one guarded
- * statement. Nothing here calls a channel.
+ * statement, shared with the starts of concurrent requests (start-writes.ts). Nothing here calls
+ * a channel.
  */
 async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRequest, claim: HeldKey | null): Promise<StartedPayment> {
   let risk: StoredRiskAssessment | null = null;
@@ -140,8 +141,7 @@ async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRe
       failure_message: null, version: 1, created_at: now, updated_at: now,
     };
     const events = [{ merchantId, type: 'payment.created' as const, objectId: payment.id, payload: { payment_id: payment.id, order_id: body.order_id, amount: String(payment.amount), currency: payment.currency } }];
-    const claimSql = claim ? (st: StatementBuilder) => claimCte(st, claim, null) : undefined;
-    if (await startPaymentGuarded(ctx.db, { id: body.order_id, merchant_id: merchantId }, payment, attempt, events, now, choice, claimSql)) {
+    if (await writeStart(ctx, { order: { id: body.order_id, merchant_id: merchantId }, payment, attempt, events, now, routing: choice, claim })) {
       if (claim) claim.deferred!.written = true;
       return { payment, attempt, plan };
     }
