@@ -93,3 +93,20 @@ export class GroupCommit<Write, Result> {
     batch.forEach((queued, index) => queued.resolve(results[index]!));
   }
 }
+
+/**
+ * One group per database, made on first use: `groupOf(db, make)` returns the group this registry
+ * holds for `db`, making it with `make` the first time (a WeakMap, so a closed database's group goes with it).
+ */
+export class GroupsPerDatabase<Write, Result> {
+  private readonly groups = new WeakMap<object, GroupCommit<Write, Result>>();
+
+  groupOf(db: object, make: () => GroupCommitOptions<Write, Result>): GroupCommit<Write, Result> {
+    let group = this.groups.get(db);
+    if (group === undefined) {
+      group = new GroupCommit(make());
+      this.groups.set(db, group);
+    }
+    return group;
+  }
+}

@@ -4,7 +4,7 @@
 // once with the order) and nothing unless that key was free, exactly as alone
 // (insertOrderWithEvents). Only orders without coupons come here: redeeming a coupon takes a
 // transaction of its own (service.ts).
-import { GroupCommit } from '../db/group-commit.ts';
+import { GroupsPerDatabase } from '../db/group-commit.ts';
 import { StatementBuilder } from '../db/statement.ts';
 import { claimCte, type HeldKey } from '../http/idempotency.ts';
 import type { AppContext } from '../http/context.ts';
@@ -21,7 +21,7 @@ export interface OrderWrite {
   readonly claim: { readonly held: HeldKey; readonly response: { readonly status: number; readonly body: string } } | null;
 }
 
-const groups = new WeakMap<object, GroupCommit<OrderWrite, boolean>>();
+const groups = new GroupsPerDatabase<OrderWrite, boolean>();
 
 /** Whether these orders can be written by one statement: no idempotency key twice. */
 export function ordersFitOneStatement(writes: readonly OrderWrite[]): boolean {
@@ -85,17 +85,12 @@ async function insertOrdersSet(ctx: AppContext, writes: readonly OrderWrite[]): 
  * (false: the key was taken, nothing written). Concurrent orders on one database are written together.
  */
 export function writeOrder(ctx: AppContext, write: OrderWrite): Promise<boolean> {
-  let group = groups.get(ctx.db);
-  if (group === undefined) {
-    group = new GroupCommit<OrderWrite, boolean>({
-      writeOne: (one) => writeOne(ctx, one),
-      writeBatch: (writes) => insertOrdersSet(ctx, writes),
-      fitsBatch: ordersFitOneStatement,
-      batchMax: limits.order_batch_max,
-      batchesInFlightMax: limits.order_batches_in_flight_max,
-      onBatch: (size, outcome) => ctx.metrics.orderBatches.observe({ outcome }, size),
-    });
-    groups.set(ctx.db, group);
-  }
-  return group.submit(write);
+  return groups.groupOf(ctx.db, () => ({
+    writeOne: (one) => writeOne(ctx, one),
+    writeBatch: (writes) => insertOrdersSet(ctx, writes),
+    fitsBatch: ordersFitOneStatement,
+    batchMax: limits.order_batch_max,
+    batchesInFlightMax: limits.order_batches_in_flight_max,
+    onBatch: (size, outcome) => ctx.metrics.orderBatches.observe({ outcome }, size),
+  })).submit(write);
 }

@@ -8,7 +8,7 @@
 // size), so one batch in flight is enough and the batches are large: a capture posted alone costs
 // its statement triggers, foreign-key checks and account locks once per payment.
 import type { Queryable } from '../db/database.ts';
-import { GroupCommit } from '../db/group-commit.ts';
+import { GroupsPerDatabase } from '../db/group-commit.ts';
 import { StatementBuilder } from '../db/statement.ts';
 import { assert } from '../kernel/errors.ts';
 import { limits } from '../kernel/limits.ts';
@@ -27,25 +27,20 @@ export interface GuardedWrite {
   readonly response: StoredResponse | null;
 }
 
-const groups = new WeakMap<object, GroupCommit<GuardedWrite, boolean>>();
+const groups = new GroupsPerDatabase<GuardedWrite, boolean>();
 
 /**
  * Writes one outcome if the payment and the attempt still carry the versions its plan read;
  * says whether they did. Concurrent calls on one database are committed together.
  */
 export function writeGuarded(ctx: AppContext, write: GuardedWrite): Promise<boolean> {
-  let group = groups.get(ctx.db);
-  if (group === undefined) {
-    group = new GroupCommit<GuardedWrite, boolean>({
-      writeOne: (one) => applyGuarded(ctx.db, one.plan, one.now, one.response, 'in_statement'),
-      writeBatch: (writes) => applyGuardedBatch(ctx, writes),
-      batchMax: limits.outcome_batch_max,
-      batchesInFlightMax: limits.outcome_batches_in_flight_max,
-      onBatch: (size, outcome) => ctx.metrics.outcomeBatches.observe({ outcome }, size),
-    });
-    groups.set(ctx.db, group);
-  }
-  return group.submit(write);
+  return groups.groupOf(ctx.db, () => ({
+    writeOne: (one) => applyGuarded(ctx.db, one.plan, one.now, one.response, 'in_statement'),
+    writeBatch: (writes) => applyGuardedBatch(ctx, writes),
+    batchMax: limits.outcome_batch_max,
+    batchesInFlightMax: limits.outcome_batches_in_flight_max,
+    onBatch: (size, outcome) => ctx.metrics.outcomeBatches.observe({ outcome }, size),
+  })).submit(write);
 }
 
 /** Several outcomes in one transaction: each guarded statement, then the captures together. */

@@ -4,7 +4,7 @@
 // each start of a batch naming one order or key twice, or of a batch whose statement failed
 // (one statement is atomic: it wrote nothing). Nothing here calls a channel: a start only
 // records the intent.
-import { GroupCommit } from '../db/group-commit.ts';
+import { GroupsPerDatabase } from '../db/group-commit.ts';
 import type { StatementBuilder } from '../db/statement.ts';
 import { claimCte, type HeldKey } from '../http/idempotency.ts';
 import type { AppContext } from '../http/context.ts';
@@ -25,7 +25,7 @@ export interface StartWrite {
   readonly claim: HeldKey | null;
 }
 
-const groups = new WeakMap<object, GroupCommit<StartWrite, boolean>>();
+const groups = new GroupsPerDatabase<StartWrite, boolean>();
 
 function startOne(ctx: AppContext, write: StartWrite): Promise<boolean> {
   const claim = write.claim;
@@ -38,17 +38,12 @@ function startOne(ctx: AppContext, write: StartWrite): Promise<boolean> {
  * Concurrent starts on one database are written together.
  */
 export function writeStart(ctx: AppContext, write: StartWrite): Promise<boolean> {
-  let group = groups.get(ctx.db);
-  if (group === undefined) {
-    group = new GroupCommit<StartWrite, boolean>({
-      writeOne: (one) => startOne(ctx, one),
-      writeBatch: (writes) => startPaymentsSet(ctx.db, writes),
-      fitsBatch: startsFitOneStatement,
-      batchMax: limits.payment_start_batch_max,
-      batchesInFlightMax: limits.payment_start_batches_in_flight_max,
-      onBatch: (size, outcome) => ctx.metrics.startBatches.observe({ outcome }, size),
-    });
-    groups.set(ctx.db, group);
-  }
-  return group.submit(write);
+  return groups.groupOf(ctx.db, () => ({
+    writeOne: (one) => startOne(ctx, one),
+    writeBatch: (writes) => startPaymentsSet(ctx.db, writes),
+    fitsBatch: startsFitOneStatement,
+    batchMax: limits.payment_start_batch_max,
+    batchesInFlightMax: limits.payment_start_batches_in_flight_max,
+    onBatch: (size, outcome) => ctx.metrics.startBatches.observe({ outcome }, size),
+  })).submit(write);
 }
