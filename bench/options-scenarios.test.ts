@@ -21,6 +21,13 @@ describe('clearway bench scenario flags', () => {
     expect(parseSettlementBenchOptions(['--merchants', '100', '--check'])).toMatchObject({ transactions: 1_000_000, merchants: 100, check: true });
   });
 
+  it('payments: --open-rate fixes the open loop\'s rate (default: half the closed-loop rate)', () => {
+    expect(parseBenchOptions([]).open_rate_per_second).toBeNull();
+    expect(parseBenchOptions(['--open-rate', '380']).open_rate_per_second).toBe(380);
+    expect(() => parseBenchOptions(['--open-rate', '0'])).toThrow(/--open-rate/);
+    expect(() => parseBenchOptions(['--open-rate', '2.5'])).toThrow(/--open-rate/);
+  });
+
   it('payments: --statements loads pg_stat_statements, and its report divides by the purchases', () => {
     expect(parseBenchOptions([]).statements).toBe(false);
     expect(parseBenchOptions(['--statements', '--duration', '5'])).toMatchObject({ statements: true, duration_seconds: 5 });

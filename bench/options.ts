@@ -12,12 +12,14 @@ export interface BenchOptions {
   readonly skip_wallet: boolean;
   /** Purchases in flight at most during the open-loop phase. */
   readonly open_loop_outstanding_max: number;
+  /** The open loop's offered rate, purchases/s; null: half the closed-loop rate (the latency target's rate). */
+  readonly open_rate_per_second: number | null;
   /** Load pg_stat_statements and print the costliest statements per purchase. */
   readonly statements: boolean;
   readonly help: boolean;
 }
 
-export const benchUsage = `usage: clearway bench [--duration S] [--concurrency C] [--warmup S] [--pgbench-duration S] [--skip-pgbench] [--outstanding-max N]
+export const benchUsage = `usage: clearway bench [--duration S] [--concurrency C] [--warmup S] [--pgbench-duration S] [--skip-pgbench] [--outstanding-max N] [--open-rate R]
 
   --duration S           seconds measured in each load phase (default 20)
   --concurrency C        virtual customers in the closed-loop phase (default 32)
@@ -26,6 +28,8 @@ export const benchUsage = `usage: clearway bench [--duration S] [--concurrency C
   --skip-pgbench         do not run pgbench (no ratio)
   --skip-wallet          do not run the wallet scenario (QR payment to notification) nor time routing
   --outstanding-max N    purchases in flight at most in the open-loop phase (default 256)
+  --open-rate R          purchases/s offered in the open-loop phase (default: half the closed-loop rate, where the
+                         latency target is judged; a fixed rate compares two trees at the same load)
   --statements           load pg_stat_statements and list the costliest statements per purchase`;
 
 function integerFlag(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -48,6 +52,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
       'skip-pgbench': { type: 'boolean' },
       'skip-wallet': { type: 'boolean' },
       'outstanding-max': { type: 'string' },
+      'open-rate': { type: 'string' },
       statements: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -60,6 +65,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     skip_pgbench: values['skip-pgbench'] ?? false,
     skip_wallet: values['skip-wallet'] ?? false,
     open_loop_outstanding_max: integerFlag('outstanding-max', values['outstanding-max'], 256, 1, 4096),
+    open_rate_per_second: values['open-rate'] === undefined ? null : integerFlag('open-rate', values['open-rate'], 0, 1, 100_000),
     statements: values.statements ?? false,
     help: values.help ?? false,
   });

@@ -103,7 +103,7 @@ async function runLoad(server: ClearwayProcess, apiKey: string, options: BenchOp
   if (closed.succeeded === 0) throw new Error(`no payment succeeded in the closed-loop phase; first errors:\n${JSON.stringify(closed.error_samples, null, 2)}`);
 
   const openClient = new HttpClient({ baseUrl: server.baseUrl, sockets_max: options.open_loop_outstanding_max });
-  const rate_per_second = closed.payments_per_second / 2;
+  const rate_per_second = options.open_rate_per_second ?? closed.payments_per_second / 2;
   const openCpu = cpuWindow(processes);
   try {
     progress(`open loop: ${rate_per_second.toFixed(1)} purchases/s, ${options.warmup_seconds} s warm-up + ${options.duration_seconds} s`);
@@ -168,6 +168,7 @@ function assembleResult(measured: Measured): BenchmarkResult {
       concurrency: options.concurrency,
       pgbench_duration_seconds: options.skip_pgbench ? null : options.pgbench_duration_seconds,
       open_loop_outstanding_max: options.open_loop_outstanding_max,
+      open_rate_per_second: options.open_rate_per_second,
     },
     machine: machineFacts(measured.postgresVersion),
     closed_loop: closed,
@@ -182,7 +183,7 @@ function assembleResult(measured: Measured): BenchmarkResult {
       wal_syncs_per_purchase: purchases > 0 ? statsDelta.wal_sync / purchases : null,
     },
     targets,
-    verdicts: verdicts(closed, open, ratio),
+    verdicts: verdicts(closed, open, ratio, options.open_rate_per_second !== null),
   };
 }
 
