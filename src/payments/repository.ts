@@ -184,11 +184,21 @@ export async function updateAttempt(tx: Queryable, attempt: AttemptRow, change: 
   return next;
 }
 
+/** What a guarded start wrote: the payment (started), and the request's idempotency key (claimed). */
+export interface StartOutcome {
+  readonly started: boolean;
+  /**
+   * The key was free and is now written, in flight, whether or not the payment started (a
+   * statement's data-modifying CTEs all run): false without a claim.
+   */
+  readonly claimed: boolean;
+}
+
 /**
  * Transaction 1 of a payment as one guarded statement: the order moves to paying only if it is
  * pending_payment (the one precondition of that transition), and the payment, its first attempt
- * and the outbox event are written only if it did. Returns false when it was not (the caller
- * reads the order to say why).
+ * and the outbox event are written only if it did. Says whether it did (if not, the caller reads
+ * the order to say why) and whether the request's key was written.
  */
 export async function startPaymentGuarded(
   db: Queryable,
@@ -199,7 +209,7 @@ export async function startPaymentGuarded(
   now: Date,
   routing: { policy_version: number | null; arm: 'a' | 'b' | null } = { policy_version: null, arm: null },
   claim?: (s: StatementBuilder) => string,
-): Promise<boolean> {
+): Promise<StartOutcome> {
   const s = new StatementBuilder();
   const t = (value: unknown, cast = '') => s.bind(value, cast);
   // With `claim` (the CTE idempotency_claim), the request's idempotency key is written first and
@@ -220,9 +230,9 @@ export async function startPaymentGuarded(
       SELECT ${t(attempt.id)}, id, ${t(attempt.merchant_id)}, ${t(attempt.channel)}, 'created', ${t(attempt.out_trade_no)}, ${t(attempt.amount, '::bigint')},
         ${t(attempt.currency)}, ${t(attempt.routing_reason)}, ${t(now, '::timestamptz')}, ${t(now, '::timestamptz')}
       FROM payment_insert RETURNING 1)${outbox ? `,\n    outbox AS (${outbox})` : ''}
-    SELECT (SELECT count(*) FROM order_update) AS guarded, (SELECT count(*) FROM attempt_insert) AS attempts`;
-  const { rows } = await db.query<{ guarded: bigint; attempts: bigint }>(sql, s.params);
+    SELECT (SELECT count(*) FROM order_update) AS guarded, (SELECT count(*) FROM attempt_insert) AS attempts${claim ? ', (SELECT count(*) FROM idempotency_claim) AS claimed' : ''}`;
+  const { rows } = await db.query<{ guarded: bigint; attempts: bigint; claimed?: bigint }>(sql, s.params);
   const row = rows[0];
   if (row && row.guarded === 1n && row.attempts !== 1n) throw new Error(`assertion failed: payment ${payment.id} started without its attempt`);
-  return row?.guarded === 1n;
+  return { started: row?.guarded === 1n, claimed: row?.claimed === 1n };
 }

@@ -107,6 +107,8 @@ async function recordRiskDecline(ctx: AppContext, merchantId: string, body: Paym
  */
 async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRequest, claim: HeldKey | null): Promise<StartedPayment> {
   let risk: StoredRiskAssessment | null = null;
+  // The request's key while no statement has written it; null once written (or without one).
+  let unwritten = claim;
   // One cached read per merchant per second at most (src/routing/store.ts).
   const policy = await cachedRoutingPolicy(ctx, merchantId);
   for (let tries = 0; tries < limits.transaction_retries_max; tries++) {
@@ -118,7 +120,7 @@ async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRe
     risk ??= await screenPayment(ctx, merchantId, { order_id: body.order_id, amount: order.amount_total, currency: order.currency, customer: body.customer, payment_method_data: body.payment_method_data });
     if (risk.decision === 'decline') {
       // A decline writes its own statement: the key is claimed the ordinary way first.
-      if (claim) throw new ClaimNotWritten(`the risk decline of order ${body.order_id}`);
+      if (unwritten) throw new ClaimNotWritten(`the risk decline of order ${body.order_id}`);
       const declined = await recordRiskDecline(ctx, merchantId, body, order, risk, now);
       if (declined) return declined;
       await payableOrder(ctx, merchantId, body.order_id);
@@ -141,12 +143,15 @@ async function startPayment(ctx: AppContext, merchantId: string, body: PaymentRe
       failure_message: null, version: 1, created_at: now, updated_at: now,
     };
     const events = [{ merchantId, type: 'payment.created' as const, objectId: payment.id, payload: { payment_id: payment.id, order_id: body.order_id, amount: String(payment.amount), currency: payment.currency } }];
-    if (await writeStart(ctx, { order: { id: body.order_id, merchant_id: merchantId }, payment, attempt, events, now, routing: choice, claim })) {
-      if (claim) claim.deferred!.written = true;
-      return { payment, attempt, plan };
+    const written = await writeStart(ctx, { order: { id: body.order_id, merchant_id: merchantId }, payment, attempt, events, now, routing: choice, claim: unwritten });
+    if (unwritten && written.claimed) {
+      // The key is ours now (in flight), whether or not the payment started: its answer is this request's.
+      unwritten.deferred!.written = true;
+      unwritten = null;
     }
-    // The key was taken or the order not payable: claimed the ordinary way, the request runs again.
-    if (claim) throw new ClaimNotWritten(`the payment of order ${body.order_id}`);
+    if (written.started) return { payment, attempt, plan };
+    // The key was taken: claimed the ordinary way (replay, 422 or 409), the request runs again.
+    if (unwritten) throw new ClaimNotWritten(`the payment of order ${body.order_id}`);
     // Not pending_payment (another payment, a cancel, or no such order): read it to say why.
     await payableOrder(ctx, merchantId, body.order_id);
   }

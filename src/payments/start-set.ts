@@ -12,6 +12,7 @@ import type { Queryable } from '../db/database.ts';
 import { StatementBuilder } from '../db/statement.ts';
 import { assert } from '../kernel/errors.ts';
 import { outboxSetInsertSql } from '../outbox/outbox.ts';
+import type { StartOutcome } from './repository.ts';
 import type { StartWrite } from './start-writes.ts';
 
 /** Whether these starts can be written by one statement (see above). */
@@ -21,8 +22,8 @@ export function startsFitOneStatement(writes: readonly StartWrite[]): boolean {
   return orders.size === writes.length && new Set(claims).size === claims.length;
 }
 
-/** Writes the starts that hold, all in one statement; says, per start, whether it was written. */
-export async function startPaymentsSet(db: Queryable, writes: readonly StartWrite[]): Promise<boolean[]> {
+/** Writes the starts that hold, all in one statement; says, per start, whether it started and whether its key was written. */
+export async function startPaymentsSet(db: Queryable, writes: readonly StartWrite[]): Promise<StartOutcome[]> {
   assert(startsFitOneStatement(writes), 'startPaymentsSet: distinct orders and idempotency keys');
   const s = new StatementBuilder();
   const claimOf = (write: StartWrite) => {
@@ -72,10 +73,15 @@ export async function startPaymentsSet(db: Queryable, writes: readonly StartWrit
       FROM input i JOIN payment_insert p ON p.id = i.payment_id RETURNING 1),
     outbox AS (${outboxSetInsertSql(s, events, 'payment_insert', 'id')})
     SELECT (SELECT coalesce(array_agg(id), '{}') FROM payment_insert) AS started,
+      (SELECT coalesce(json_agg(json_build_array(owner, key)), '[]') FROM idempotency_claim) AS claimed,
       clearway_assert((SELECT count(*) FROM attempt_insert) = (SELECT count(*) FROM payment_insert), ${s.bind('every started payment has its first attempt')}),
       (SELECT count(*) FROM outbox) AS events`;
   // Planned per call: its best plan depends on the batch's size and the tables' current sizes.
-  const { rows } = await db.query<{ started: string[] }>(sql, s.params, { plan: 'per_call' });
+  const { rows } = await db.query<{ started: string[]; claimed: [string, string][] }>(sql, s.params, { plan: 'per_call' });
   const started = new Set(rows[0]?.started ?? []);
-  return writes.map((write) => started.has(write.payment.id));
+  const claimed = new Set((rows[0]?.claimed ?? []).map((pair) => JSON.stringify(pair)));
+  return writes.map((write) => ({
+    started: started.has(write.payment.id),
+    claimed: write.claim !== null && claimed.has(JSON.stringify([write.claim.owner, write.claim.key])),
+  }));
 }

@@ -10,7 +10,7 @@ import { claimCte, type HeldKey } from '../http/idempotency.ts';
 import type { AppContext } from '../http/context.ts';
 import { limits } from '../kernel/limits.ts';
 import type { OutboxEvent } from '../outbox/outbox.ts';
-import { startPaymentGuarded, type AttemptRow, type PaymentRow } from './repository.ts';
+import { startPaymentGuarded, type AttemptRow, type PaymentRow, type StartOutcome } from './repository.ts';
 import { startPaymentsSet, startsFitOneStatement } from './start-set.ts';
 
 /** One payment to start: its order, the rows to record, and the request's idempotency key to claim with them. */
@@ -25,19 +25,19 @@ export interface StartWrite {
   readonly claim: HeldKey | null;
 }
 
-const groups = new GroupsPerDatabase<StartWrite, boolean>();
+const groups = new GroupsPerDatabase<StartWrite, StartOutcome>();
 
-function startOne(ctx: AppContext, write: StartWrite): Promise<boolean> {
+function startOne(ctx: AppContext, write: StartWrite): Promise<StartOutcome> {
   const claim = write.claim;
   const claimSql = claim ? (s: StatementBuilder) => claimCte(s, claim, null) : undefined;
   return startPaymentGuarded(ctx.db, write.order, write.payment, write.attempt, write.events, write.now, write.routing, claimSql);
 }
 
 /**
- * Starts one payment if its order is pending_payment (and its key was free); says whether it did.
- * Concurrent starts on one database are written together.
+ * Starts one payment if its order is pending_payment (and its key was free); says whether it did,
+ * and whether the key was written. Concurrent starts on one database are written together.
  */
-export function writeStart(ctx: AppContext, write: StartWrite): Promise<boolean> {
+export function writeStart(ctx: AppContext, write: StartWrite): Promise<StartOutcome> {
   return groups.groupOf(ctx.db, () => ({
     writeOne: (one) => startOne(ctx, one),
     writeBatch: (writes) => startPaymentsSet(ctx.db, writes),

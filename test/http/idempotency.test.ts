@@ -28,6 +28,22 @@ describe.each(stores)('idempotency on %s', (store) => {
     expect(list.body.data).toHaveLength(1);
   });
 
+  it('answers a payment of an order that cannot take one with order_not_payable under a new key, and replays that answer', async () => {
+    const order = (await t.request('POST', '/v1/orders', { key: merchant.key, body })).body;
+    const payment = { order_id: order.id, method: 'card', payment_method_data: { token: 'pm_card_visa' } };
+    const paid = await t.request('POST', '/v1/payments', { key: merchant.key, body: payment, headers: { 'idempotency-key': 'pay-first' } });
+    expect(paid.body.status).toBe('succeeded');
+    // The statement that would start the payment writes the new key even though the order is paid:
+    // the key is this request's, and its answer is the reason, not "still running".
+    const again = await t.request('POST', '/v1/payments', { key: merchant.key, body: payment, headers: { 'idempotency-key': 'pay-second' } });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('order_not_payable');
+    const replay = await t.request('POST', '/v1/payments', { key: merchant.key, body: payment, headers: { 'idempotency-key': 'pay-second' } });
+    expect(replay.status).toBe(409);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body).toEqual(again.body);
+  });
+
   it('replays errors too, and scopes keys per key owner', async () => {
     const headers = { 'idempotency-key': 'bad-order' };
     const bad = { currency: 'USD', items: [{ name: 'X', unit_amount: 1, quantity: 1 }], coupon_codes: ['MISSING'] };

@@ -67,7 +67,7 @@ describe.each(stores)('starting payments together on %s', (store) => {
     const before = await batches('written');
     // The first start finds the group idle and is written alone; the others wait and go together.
     const started = await Promise.all(orders.map((id, i) => writeStart(t.app.ctx, startOf(id, 1_000 + i))));
-    expect(started).toEqual(orders.map(() => true));
+    expect(started).toEqual(orders.map(() => ({ started: true, claimed: false })));
     expect(await batches('written')).toBe(before + 2); // the lone first, then the other five together
     for (const id of orders) expect(await stateOf(id)).toEqual({ order: 'paying', payments: 1, attempts: 1, events: ['order.created', 'payment.created'] });
   });
@@ -76,22 +76,27 @@ describe.each(stores)('starting payments together on %s', (store) => {
     const [first, twice] = [await newOrder(2_000), await newOrder(2_001)];
     const before = await batches('one_by_one');
     const started = await Promise.all([writeStart(t.app.ctx, startOf(first, 2_000)), writeStart(t.app.ctx, startOf(twice, 2_001)), writeStart(t.app.ctx, startOf(twice, 2_001))]);
-    expect(started).toEqual([true, true, false]);
+    expect(started.map((one) => one.started)).toEqual([true, true, false]);
     expect(await batches('one_by_one')).toBe(before + 1);
     expect(await stateOf(twice)).toEqual({ order: 'paying', payments: 1, attempts: 1, events: ['order.created', 'payment.created'] });
   });
 
   it('writes nothing for a start whose order is not payable or whose key is taken, in the same statement as the others', async () => {
-    const [ok, cancelled, keyed, lead] = [await newOrder(3_000), await newOrder(3_001), await newOrder(3_002), await newOrder(3_003)];
+    const [ok, cancelled, keyed, lead, cancelledKeyed] = [await newOrder(3_000), await newOrder(3_001), await newOrder(3_002), await newOrder(3_003), await newOrder(3_004)];
     expect((await t.request('POST', `/v1/orders/${cancelled}/cancel`, { key: merchant.key })).status).toBe(200);
+    expect((await t.request('POST', `/v1/orders/${cancelledKeyed}/cancel`, { key: merchant.key })).status).toBe(200);
     await t.app.ctx.db.query(`INSERT INTO idempotency_keys (owner, key, request_hash, state, locked_until, created_at) VALUES ($1, 'taken', 'other', 'in_flight', now(), now())`, [merchant.id]);
     const before = await batches('written');
     const started = await Promise.all([
       writeStart(t.app.ctx, startOf(lead, 3_003)),
       writeStart(t.app.ctx, startOf(ok, 3_000, heldKey('free'))), writeStart(t.app.ctx, startOf(cancelled, 3_001)), writeStart(t.app.ctx, startOf(keyed, 3_002, heldKey('taken'))),
+      writeStart(t.app.ctx, startOf(cancelledKeyed, 3_004, heldKey('free-but-cancelled'))),
     ]);
-    expect(started).toEqual([true, true, false, false]);
-    expect(await batches('written')).toBe(before + 2); // the lead alone, then the other three together
+    // A free key is written even when its order cannot start (every CTE of a statement runs): the caller is told, so the key stays its own.
+    expect(started).toEqual([
+      { started: true, claimed: false }, { started: true, claimed: true }, { started: false, claimed: false }, { started: false, claimed: false }, { started: false, claimed: true },
+    ]);
+    expect(await batches('written')).toBe(before + 2); // the lead alone, then the other four together
     expect(await stateOf(ok)).toMatchObject({ order: 'paying', payments: 1, attempts: 1 });
     expect(await stateOf(cancelled)).toEqual({ order: 'cancelled', payments: 0, attempts: 0, events: ['order.created', 'order.cancelled'] });
     expect(await stateOf(keyed)).toEqual({ order: 'pending_payment', payments: 0, attempts: 0, events: ['order.created'] });
