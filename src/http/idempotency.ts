@@ -153,19 +153,43 @@ export async function withFirstWriteClaim<T>(ctx: AppContext, request: FastifyRe
   return work(null);
 }
 
+/** A deferred claim to write in a statement, answered at once with `response` when given (else in flight). */
+export interface ClaimToWrite {
+  readonly held: HeldKey;
+  readonly response: { readonly status: number; readonly body: string } | null;
+}
+
+/** Tells two requests' keys apart: one key twice cannot be claimed by one statement. */
+export function keyIdentity(owner: string, key: string): string {
+  return JSON.stringify([owner, key]);
+}
+
 /**
- * The CTE `idempotency_claim` that writes a deferred claim in the caller's statement: in flight,
- * or answered at once with `response`. It returns one row when the key was free; the statement's
- * other writes must be conditioned on it (`WHERE EXISTS (SELECT 1 FROM idempotency_claim)`).
+ * The CTE `idempotency_claim` that writes deferred claims in the caller's statement (null: that
+ * row of a set-based statement has none). It returns the (owner, key) of each key that was free
+ * and is now written; the statement's other writes must be conditioned on it (`WHERE EXISTS
+ * (SELECT 1 FROM idempotency_claim ...)`). It runs whatever the rest of the statement does.
  */
-export function claimCte(s: StatementBuilder, held: HeldKey, response: { status: number; body: string } | null): string {
-  const claim = held.deferred;
-  assert(claim !== null && !claim.written, 'claimCte: a deferred claim not written yet');
+export function claimsCte(s: StatementBuilder, claims: readonly (ClaimToWrite | null)[]): string {
+  const given = claims.filter((claim): claim is ClaimToWrite => claim !== null);
+  const deferred = given.map(({ held }) => {
+    assert(held.deferred !== null && !held.deferred.written, 'claimsCte: a deferred claim not written yet');
+    return held.deferred;
+  });
+  assert(new Set(given.map(({ held }) => keyIdentity(held.owner, held.key))).size === given.length, 'claimsCte: one key once');
+  const rows = given.map((claim, index) => ({ claim, deferred: deferred[index]! }));
   return `idempotency_claim AS (
       INSERT INTO idempotency_keys (owner, key, request_hash, state, locked_until, created_at, response_status, response_body)
-      VALUES (${s.bind(held.owner)}::text, ${s.bind(held.key)}::text, ${s.bind(claim.hash)}::text, ${response ? "'done'" : "'in_flight'"}, ${s.bind(claim.lease)}::timestamptz,
-        ${s.bind(claim.now)}::timestamptz, ${s.bind(response?.status ?? null)}::integer, ${s.bind(response?.body ?? null)}::text)
-      ON CONFLICT (owner, key) DO NOTHING RETURNING 1)`;
+      SELECT * FROM unnest(${s.column(rows, 'text', (r) => r.claim.held.owner)}, ${s.column(rows, 'text', (r) => r.claim.held.key)},
+        ${s.column(rows, 'text', (r) => r.deferred.hash)}, ${s.column(rows, 'text', (r) => (r.claim.response ? 'done' : 'in_flight'))},
+        ${s.column(rows, 'timestamptz', (r) => r.deferred.lease)}, ${s.column(rows, 'timestamptz', (r) => r.deferred.now)},
+        ${s.column(rows, 'integer', (r) => r.claim.response?.status ?? null)}, ${s.column(rows, 'text', (r) => r.claim.response?.body ?? null)})
+      ON CONFLICT (owner, key) DO NOTHING RETURNING owner, key)`;
+}
+
+/** claimsCte for one request's key (a statement of one row). */
+export function claimCte(s: StatementBuilder, held: HeldKey, response: ClaimToWrite['response']): string {
+  return claimsCte(s, [{ held, response }]);
 }
 
 /** Thrown by a route whose claiming statement wrote nothing: withFirstWriteClaim claims the key the ordinary way. */

@@ -6,7 +6,7 @@
 // transaction of its own (service.ts).
 import { GroupsPerDatabase } from '../db/group-commit.ts';
 import { StatementBuilder } from '../db/statement.ts';
-import { claimCte, type HeldKey } from '../http/idempotency.ts';
+import { claimCte, claimsCte, keyIdentity, type ClaimToWrite } from '../http/idempotency.ts';
 import type { AppContext } from '../http/context.ts';
 import { assert } from '../kernel/errors.ts';
 import { limits } from '../kernel/limits.ts';
@@ -18,14 +18,14 @@ export interface OrderWrite {
   readonly order: NewOrder;
   readonly events: readonly OutboxEvent[];
   readonly now: Date;
-  readonly claim: { readonly held: HeldKey; readonly response: { readonly status: number; readonly body: string } } | null;
+  readonly claim: ClaimToWrite | null;
 }
 
 const groups = new GroupsPerDatabase<OrderWrite, boolean>();
 
 /** Whether these orders can be written by one statement: no idempotency key twice. */
 export function ordersFitOneStatement(writes: readonly OrderWrite[]): boolean {
-  const claims = writes.flatMap((write) => (write.claim ? [JSON.stringify([write.claim.held.owner, write.claim.held.key])] : []));
+  const claims = writes.flatMap((write) => (write.claim ? [keyIdentity(write.claim.held.owner, write.claim.held.key)] : []));
   return new Set(claims).size === claims.length;
 }
 
@@ -38,11 +38,6 @@ function writeOne(ctx: AppContext, write: OrderWrite): Promise<boolean> {
 /** Writes the orders whose key was free (or that carry none), all in one statement; says, per order, whether it was written. */
 async function insertOrdersSet(ctx: AppContext, writes: readonly OrderWrite[]): Promise<boolean[]> {
   const s = new StatementBuilder();
-  const claimOf = (write: OrderWrite) => {
-    const deferred = write.claim?.held.deferred ?? null;
-    assert(write.claim === null || (deferred !== null && !deferred.written), 'insertOrdersSet: a deferred claim not written yet');
-    return deferred;
-  };
   for (const write of writes) assert(write.order.coupon_ids.length === 0, 'insertOrdersSet: orders without coupons');
   const input = [
     s.column(writes, 'text', (w) => w.order.id), s.column(writes, 'text', (w) => w.order.merchant_id), s.column(writes, 'text', (w) => w.order.status),
@@ -52,18 +47,13 @@ async function insertOrdersSet(ctx: AppContext, writes: readonly OrderWrite[]): 
     s.column(writes, 'text', (w) => JSON.stringify(w.order.metadata)), s.column(writes, 'timestamptz', (w) => w.order.expires_at),
     s.column(writes, 'timestamptz', (w) => w.order.created_at),
     s.column(writes, 'text', (w) => w.claim?.held.owner ?? null), s.column(writes, 'text', (w) => w.claim?.held.key ?? null),
-    s.column(writes, 'text', (w) => claimOf(w)?.hash ?? null), s.column(writes, 'timestamptz', (w) => claimOf(w)?.lease ?? null),
-    s.column(writes, 'timestamptz', (w) => claimOf(w)?.now ?? null), s.column(writes, 'integer', (w) => w.claim?.response.status ?? null),
-    s.column(writes, 'text', (w) => w.claim?.response.body ?? null),
   ];
+  const claims = claimsCte(s, writes.map((write) => write.claim));
   const events = writes.flatMap((write) => write.events.map((event) => ({ event, now: write.now, key: write.order.id })));
   const sql = `WITH input AS (
       SELECT * FROM unnest(${input.join(', ')}) AS i(id, merchant_id, status, currency, items, amount_subtotal, amount_discount, amount_total,
-        pricing_log, customer, metadata, expires_at, created_at, claim_owner, claim_key, claim_hash, claim_lease, claim_now, response_status, response_body)),
-    idempotency_claim AS (
-      INSERT INTO idempotency_keys (owner, key, request_hash, state, locked_until, created_at, response_status, response_body)
-      SELECT claim_owner, claim_key, claim_hash, 'done', claim_lease, claim_now, response_status, response_body FROM input WHERE claim_owner IS NOT NULL
-      ON CONFLICT (owner, key) DO NOTHING RETURNING owner, key),
+        pricing_log, customer, metadata, expires_at, created_at, claim_owner, claim_key)),
+    ${claims},
     order_insert AS (
       INSERT INTO orders (id, merchant_id, status, currency, items, amount_subtotal, amount_discount, amount_total, pricing_log, coupon_ids, customer, metadata,
         expires_at, created_at, updated_at)

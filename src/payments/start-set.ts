@@ -11,6 +11,7 @@
 import type { Queryable } from '../db/database.ts';
 import { StatementBuilder } from '../db/statement.ts';
 import { assert } from '../kernel/errors.ts';
+import { claimsCte, keyIdentity } from '../http/idempotency.ts';
 import { outboxSetInsertSql } from '../outbox/outbox.ts';
 import type { StartOutcome } from './repository.ts';
 import type { StartWrite } from './start-writes.ts';
@@ -18,7 +19,7 @@ import type { StartWrite } from './start-writes.ts';
 /** Whether these starts can be written by one statement (see above). */
 export function startsFitOneStatement(writes: readonly StartWrite[]): boolean {
   const orders = new Set(writes.map((write) => write.order.id));
-  const claims = writes.flatMap((write) => (write.claim ? [JSON.stringify([write.claim.owner, write.claim.key])] : []));
+  const claims = writes.flatMap((write) => (write.claim ? [keyIdentity(write.claim.owner, write.claim.key)] : []));
   return orders.size === writes.length && new Set(claims).size === claims.length;
 }
 
@@ -26,11 +27,6 @@ export function startsFitOneStatement(writes: readonly StartWrite[]): boolean {
 export async function startPaymentsSet(db: Queryable, writes: readonly StartWrite[]): Promise<StartOutcome[]> {
   assert(startsFitOneStatement(writes), 'startPaymentsSet: distinct orders and idempotency keys');
   const s = new StatementBuilder();
-  const claimOf = (write: StartWrite) => {
-    const deferred = write.claim?.deferred ?? null;
-    assert(write.claim === null || (deferred !== null && !deferred.written), 'startPaymentsSet: a deferred claim not written yet');
-    return deferred;
-  };
   const input = [
     s.column(writes, 'text', (w) => w.order.id), s.column(writes, 'text', (w) => w.order.merchant_id),
     s.column(writes, 'text', (w) => w.payment.id), s.column(writes, 'bigint', (w) => w.payment.amount),
@@ -43,18 +39,14 @@ export async function startPaymentsSet(db: Queryable, writes: readonly StartWrit
     s.column(writes, 'text', (w) => w.attempt.currency), s.column(writes, 'text', (w) => w.attempt.routing_reason),
     s.column(writes, 'timestamptz', (w) => w.now),
     s.column(writes, 'text', (w) => w.claim?.owner ?? null), s.column(writes, 'text', (w) => w.claim?.key ?? null),
-    s.column(writes, 'text', (w) => claimOf(w)?.hash ?? null), s.column(writes, 'timestamptz', (w) => claimOf(w)?.lease ?? null),
-    s.column(writes, 'timestamptz', (w) => claimOf(w)?.now ?? null),
   ];
+  const claims = claimsCte(s, writes.map((write) => (write.claim ? { held: write.claim, response: null } : null)));
   const events = writes.flatMap((write) => write.events.map((event) => ({ event, now: write.now, key: write.payment.id })));
   const sql = `WITH input AS (
       SELECT * FROM unnest(${input.join(', ')}) AS i(order_id, merchant_id, payment_id, amount, currency, method, channel, risk, payment_method_data,
         policy_version, arm, attempt_id, attempt_merchant_id, attempt_channel, out_trade_no, attempt_amount, attempt_currency, routing_reason, now,
-        claim_owner, claim_key, claim_hash, claim_lease, claim_now)),
-    idempotency_claim AS (
-      INSERT INTO idempotency_keys (owner, key, request_hash, state, locked_until, created_at)
-      SELECT claim_owner, claim_key, claim_hash, 'in_flight', claim_lease, claim_now FROM input WHERE claim_owner IS NOT NULL
-      ON CONFLICT (owner, key) DO NOTHING RETURNING owner, key),
+        claim_owner, claim_key)),
+    ${claims},
     order_update AS (
       UPDATE orders o SET status = 'paying', version = o.version + 1, updated_at = i.now
       FROM input i
@@ -79,9 +71,9 @@ export async function startPaymentsSet(db: Queryable, writes: readonly StartWrit
   // Planned per call: its best plan depends on the batch's size and the tables' current sizes.
   const { rows } = await db.query<{ started: string[]; claimed: [string, string][] }>(sql, s.params, { plan: 'per_call' });
   const started = new Set(rows[0]?.started ?? []);
-  const claimed = new Set((rows[0]?.claimed ?? []).map((pair) => JSON.stringify(pair)));
+  const claimed = new Set((rows[0]?.claimed ?? []).map(([owner, key]) => keyIdentity(owner, key)));
   return writes.map((write) => ({
     started: started.has(write.payment.id),
-    claimed: write.claim !== null && claimed.has(JSON.stringify([write.claim.owner, write.claim.key])),
+    claimed: write.claim !== null && claimed.has(keyIdentity(write.claim.owner, write.claim.key)),
   }));
 }
