@@ -1,6 +1,7 @@
 // Flags of `clearway bench`, validated and frozen.
 
 import { parseArgs } from 'node:util';
+import { dirty_background_bytes_default } from './kernel-writeback.ts';
 
 export interface BenchOptions {
   readonly duration_seconds: number;
@@ -16,6 +17,8 @@ export interface BenchOptions {
   readonly open_rate_per_second: number | null;
   /** Load pg_stat_statements and print the costliest statements per purchase. */
   readonly statements: boolean;
+  /** Background writeback threshold set on the kernel for the run (root only); 0 leaves the kernel alone. */
+  readonly dirty_background_bytes: number;
   readonly help: boolean;
 }
 
@@ -30,7 +33,11 @@ export const benchUsage = `usage: clearway bench [--duration S] [--concurrency C
   --outstanding-max N    purchases in flight at most in the open-loop phase (default 256)
   --open-rate R          purchases/s offered in the open-loop phase (default: half the closed-loop rate, where the
                          latency target is judged; a fixed rate compares two trees at the same load)
-  --statements           load pg_stat_statements and list the costliest statements per purchase`;
+  --statements           load pg_stat_statements and list the costliest statements per purchase
+  --dirty-background-bytes B
+                         as root, set the kernel's vm.dirty_background_bytes to B for the run and put the previous
+                         value back after it (default 4194304: PostgreSQL's new pages are written back continuously
+                         instead of in 30-second bursts that stall commits); 0 leaves the kernel alone`;
 
 function integerFlag(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
@@ -54,6 +61,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
       'outstanding-max': { type: 'string' },
       'open-rate': { type: 'string' },
       statements: { type: 'boolean' },
+      'dirty-background-bytes': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -67,6 +75,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     open_loop_outstanding_max: integerFlag('outstanding-max', values['outstanding-max'], 256, 1, 4096),
     open_rate_per_second: values['open-rate'] === undefined ? null : integerFlag('open-rate', values['open-rate'], 0, 1, 100_000),
     statements: values.statements ?? false,
+    dirty_background_bytes: integerFlag('dirty-background-bytes', values['dirty-background-bytes'], dirty_background_bytes_default, 0, 2 ** 40),
     help: values.help ?? false,
   });
 }

@@ -11,6 +11,7 @@ import { startClearway, type ClearwayProcess } from './clearway-process.ts';
 import { runClosedLoop } from './closed-loop.ts';
 import { startCpuMeter, type CpuUsage, type MeteredProcesses } from './cpu-usage.ts';
 import { HttpClient } from './http-client.ts';
+import { tuneWriteback, type KernelWriteback } from './kernel-writeback.ts';
 import { machineFacts } from './machine.ts';
 import { runOpenLoop, type OpenLoopResult } from './open-loop.ts';
 import { benchUsage, parseBenchOptions, type BenchOptions } from './options.ts';
@@ -154,6 +155,7 @@ interface Measured {
   readonly cpu: BenchmarkResult['cpu'];
   readonly purchases: number;
   readonly statsDelta: PgStatsDelta;
+  readonly writeback: KernelWriteback;
 }
 
 function assembleResult(measured: Measured): BenchmarkResult {
@@ -171,6 +173,7 @@ function assembleResult(measured: Measured): BenchmarkResult {
       open_rate_per_second: options.open_rate_per_second,
     },
     machine: machineFacts(measured.postgresVersion),
+    kernel_writeback: measured.writeback,
     closed_loop: closed,
     open_loop: open,
     pgbench,
@@ -189,6 +192,9 @@ function assembleResult(measured: Measured): BenchmarkResult {
 
 async function benchmark(options: BenchOptions, argv: string[], cleanup: Cleanup): Promise<void> {
   const started_at = new Date().toISOString();
+  const tuned = tuneWriteback(options.dirty_background_bytes);
+  cleanup.add(tuned.restore);
+  progress(`kernel writeback: ${tuned.writeback.action}`);
   progress('starting a throwaway PostgreSQL server');
   const cluster = await startPgCluster(options.statements ? { settings: statementsSettings } : {});
   cleanup.add(() => cluster.stop());
@@ -233,7 +239,7 @@ async function benchmark(options: BenchOptions, argv: string[], cleanup: Cleanup
     });
   }
   const result = assembleResult({
-    started_at, argv, options, postgresVersion, closed, open, pgbench, purchases, statsDelta,
+    started_at, argv, options, postgresVersion, closed, open, pgbench, purchases, statsDelta, writeback: tuned.writeback,
     cpu: { idle_before_load: idle, ...cpu, pgbench: pgbenchCpu.usage() },
   });
   const routing = options.skip_wallet ? null : await measureRoutingDecision();

@@ -4,6 +4,7 @@
 import type { WalletPhaseResult } from './wallet-phase.ts';
 import type { CpuUsage } from './cpu-usage.ts';
 import type { LatencySummary } from './latency.ts';
+import { formatWriteback, type KernelWriteback } from './kernel-writeback.ts';
 import type { MachineFacts } from './machine.ts';
 import type { OpenLoopResult } from './open-loop.ts';
 import type { PgStatsDelta } from './pg-stats.ts';
@@ -33,6 +34,8 @@ export interface BenchmarkResult {
   readonly command: string;
   readonly settings: { duration_seconds: number; warmup_seconds: number; concurrency: number; pgbench_duration_seconds: number | null; open_loop_outstanding_max: number; open_rate_per_second?: number | null };
   readonly machine: MachineFacts;
+  /** Absent in results recorded before it was (session 7). */
+  readonly kernel_writeback?: KernelWriteback;
   readonly closed_loop: PhaseResult;
   readonly open_loop: OpenLoopResult;
   readonly pgbench: PgbenchResult | null;
@@ -137,6 +140,7 @@ export function formatReport(result: BenchmarkResult): string {
     `machine: ${machine.cpu_count} x ${machine.cpu_model}, ${gib} GiB RAM, ${machine.os}, Node ${machine.node_version}, PostgreSQL ${machine.postgresql_version}`,
     `  before the load, with Clearway idle: ${fixed(result.cpu.idle_before_load.machine_busy_cores, 2)} of ${machine.cpu_count} cores busy` +
       (result.cpu.idle_before_load.machine_busy_cores !== null && result.cpu.idle_before_load.machine_busy_cores > idle_busy_cores_warning ? ' — WARNING: other processes are using the machine; figures are low' : ''),
+    formatWriteback(result.kernel_writeback, machine.memory_total_bytes),
     '',
     `closed loop: ${result.settings.concurrency} concurrent customers, ${result.settings.duration_seconds} s after ${result.settings.warmup_seconds} s warm-up (order + card payment each)`,
     ...phaseLines(closed),
