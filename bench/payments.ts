@@ -11,7 +11,6 @@ import { startClearway, type ClearwayProcess } from './clearway-process.ts';
 import { runClosedLoop } from './closed-loop.ts';
 import { startCpuMeter, type CpuUsage, type MeteredProcesses } from './cpu-usage.ts';
 import { HttpClient } from './http-client.ts';
-import { prewarmWal, walPrewarmSettings, type WalPrewarm } from './wal-prewarm.ts';
 import { tuneWriteback, type KernelWriteback } from './kernel-writeback.ts';
 import { machineFacts } from './machine.ts';
 import { runOpenLoop, type OpenLoopResult } from './open-loop.ts';
@@ -157,7 +156,6 @@ interface Measured {
   readonly purchases: number;
   readonly statsDelta: PgStatsDelta;
   readonly writeback: KernelWriteback;
-  readonly walPrewarm: WalPrewarm;
 }
 
 function assembleResult(measured: Measured): BenchmarkResult {
@@ -176,7 +174,6 @@ function assembleResult(measured: Measured): BenchmarkResult {
     },
     machine: machineFacts(measured.postgresVersion),
     kernel_writeback: measured.writeback,
-    wal_prewarm: measured.walPrewarm,
     closed_loop: closed,
     open_loop: open,
     pgbench,
@@ -199,10 +196,8 @@ async function benchmark(options: BenchOptions, argv: string[], cleanup: Cleanup
   cleanup.add(tuned.restore);
   progress(`kernel writeback: ${tuned.writeback.action}`);
   progress('starting a throwaway PostgreSQL server');
-  const cluster = await startPgCluster({ settings: { ...walPrewarmSettings(), ...(options.statements ? statementsSettings : {}) } });
+  const cluster = await startPgCluster(options.statements ? { settings: statementsSettings } : {});
   cleanup.add(() => cluster.stop());
-  const walPrewarm = await prewarmWal(cluster.bindir, cluster.port);
-  progress(`WAL: ${walPrewarm.segments_ready} segments ready for reuse (${walPrewarm.seconds.toFixed(1)} s)`);
   const postgresVersion = await psqlQuery(cluster.bindir, cluster.port, 'SHOW server_version');
 
   progress('starting clearway serve');
@@ -244,7 +239,7 @@ async function benchmark(options: BenchOptions, argv: string[], cleanup: Cleanup
     });
   }
   const result = assembleResult({
-    started_at, argv, options, postgresVersion, closed, open, pgbench, purchases, statsDelta, writeback: tuned.writeback, walPrewarm,
+    started_at, argv, options, postgresVersion, closed, open, pgbench, purchases, statsDelta, writeback: tuned.writeback,
     cpu: { idle_before_load: idle, ...cpu, pgbench: pgbenchCpu.usage() },
   });
   const routing = options.skip_wallet ? null : await measureRoutingDecision();

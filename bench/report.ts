@@ -5,7 +5,6 @@ import type { WalletPhaseResult } from './wallet-phase.ts';
 import type { CpuUsage } from './cpu-usage.ts';
 import type { LatencySummary } from './latency.ts';
 import { formatWriteback, type KernelWriteback } from './kernel-writeback.ts';
-import type { WalPrewarm } from './wal-prewarm.ts';
 import type { MachineFacts } from './machine.ts';
 import type { OpenLoopResult } from './open-loop.ts';
 import type { PgStatsDelta } from './pg-stats.ts';
@@ -37,8 +36,6 @@ export interface BenchmarkResult {
   readonly machine: MachineFacts;
   /** Absent in results recorded before it was (session 7). */
   readonly kernel_writeback?: KernelWriteback;
-  /** Absent in results recorded before it was (session 7). */
-  readonly wal_prewarm?: WalPrewarm;
   readonly closed_loop: PhaseResult;
   readonly open_loop: OpenLoopResult;
   readonly pgbench: PgbenchResult | null;
@@ -144,7 +141,6 @@ export function formatReport(result: BenchmarkResult): string {
     `  before the load, with Clearway idle: ${fixed(result.cpu.idle_before_load.machine_busy_cores, 2)} of ${machine.cpu_count} cores busy` +
       (result.cpu.idle_before_load.machine_busy_cores !== null && result.cpu.idle_before_load.machine_busy_cores > idle_busy_cores_warning ? ' — WARNING: other processes are using the machine; figures are low' : ''),
     formatWriteback(result.kernel_writeback, machine.memory_total_bytes),
-    result.wal_prewarm ? `  WAL: ${result.wal_prewarm.segments_ready} segments ready for reuse before the load, as on a server that has been running` : '  WAL: not prewarmed',
     '',
     `closed loop: ${result.settings.concurrency} concurrent customers, ${result.settings.duration_seconds} s after ${result.settings.warmup_seconds} s warm-up (order + card payment each)`,
     ...phaseLines(closed),
