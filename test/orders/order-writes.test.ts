@@ -1,22 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { BatchOutcome } from '../../src/db/group-commit.ts';
 import type { HeldKey } from '../../src/http/idempotency.ts';
 import { newId } from '../../src/kernel/ids.ts';
 import { writeOrder, type OrderWrite } from '../../src/orders/order-writes.ts';
-import { startTestApp, stores, type TestApp } from '../support/harness.ts';
+import { stores, useTestApp, type TestApp } from '../support/harness.ts';
 
 // Orders created together are written by one set-based statement; each must still decide alone:
 // written with its event only if its idempotency key was free, nothing written twice.
 
 describe.each(stores)('writing orders together on %s', (store) => {
+  const suite = useTestApp(store);
   let t: TestApp;
   let merchant: { id: string; key: string };
-
-  beforeAll(async () => {
-    t = await startTestApp(store);
-    merchant = await t.newMerchant();
+  beforeEach(() => {
+    ({ t, merchant } = suite());
   });
-  afterAll(async () => t?.close());
 
   function orderWrite(amount: number, key: string | null = null): OrderWrite {
     const now = t.app.ctx.clock.now();

@@ -1,23 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { HeldKey } from '../../src/http/idempotency.ts';
 import type { BatchOutcome } from '../../src/db/group-commit.ts';
 import { newId } from '../../src/kernel/ids.ts';
 import type { AttemptRow, PaymentRow } from '../../src/payments/repository.ts';
 import { writeStart, type StartWrite } from '../../src/payments/start-writes.ts';
-import { startTestApp, stores, type TestApp } from '../support/harness.ts';
+import { stores, useTestApp, type TestApp } from '../support/harness.ts';
 
 // Payment starts submitted together are written by one set-based statement; each start must
 // still decide alone: its order pending_payment, its idempotency key free, nothing written twice.
 
 describe.each(stores)('starting payments together on %s', (store) => {
+  const suite = useTestApp(store);
   let t: TestApp;
   let merchant: { id: string; key: string };
-
-  beforeAll(async () => {
-    t = await startTestApp(store);
-    merchant = await t.newMerchant();
+  beforeEach(() => {
+    ({ t, merchant } = suite());
   });
-  afterAll(async () => t?.close());
 
   async function newOrder(amount: number): Promise<string> {
     const order = await t.request('POST', '/v1/orders', { key: merchant.key, body: { currency: 'EUR', items: [{ name: 'X', unit_amount: amount, quantity: 1 }] } });
