@@ -23,6 +23,8 @@ export interface CpuUsage {
   readonly generator_cores: number;
   /** Busy, less everything above: the kernel's own work and processes that are not ours. */
   readonly other_cores: number | null;
+  /** The whole machine's context switches per second (each wake-up of a process or thread costs CPU). */
+  readonly context_switches_per_second: number | null;
 }
 
 export interface MeteredProcesses {
@@ -30,12 +32,25 @@ export interface MeteredProcesses {
   readonly postmasterPid: number | undefined;
 }
 
-function machineTicks(): { busy: number; total: number } | null {
+/** The machine's busy and total CPU ticks, and its context switches since boot, from /proc/stat text. */
+export function parseProcStat(text: string): { busy: number; total: number; context_switches: number | null } | null {
+  const lines = text.split('\n');
+  const cpu = lines.find((line) => line.startsWith('cpu '));
+  if (cpu === undefined) return null;
+  const fields = cpu.trim().split(/\s+/).slice(1, 9).map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields;
+  const ctxt = lines.find((line) => line.startsWith('ctxt '));
+  const switches = ctxt === undefined ? null : Number(ctxt.split(/\s+/)[1]);
+  return {
+    busy: user + nice + system + irq + softirq + steal,
+    total: user + nice + system + idle + iowait + irq + softirq + steal,
+    context_switches: switches !== null && Number.isFinite(switches) ? switches : null,
+  };
+}
+
+function machineTicks(): { busy: number; total: number; context_switches: number | null } | null {
   try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-    const fields = line.trim().split(/\s+/).slice(1, 9).map(Number);
-    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields;
-    return { busy: user + nice + system + irq + softirq + steal, total: user + nice + system + idle + iowait + irq + softirq + steal };
+    return parseProcStat(readFileSync('/proc/stat', 'utf8'));
   } catch {
     return null;
   }
@@ -105,6 +120,9 @@ export function startCpuMeter(processes: MeteredProcesses): () => CpuUsage {
     const clearwayUnknown = processes.clearwayPid !== undefined && clearway_cores === null;
     const other_cores =
       machine_busy_cores === null || postgres_cores === null || clearwayUnknown ? null : machine_busy_cores - (clearway_cores ?? 0) - postgres_cores - generator_cores;
-    return { elapsed_seconds, cores, machine_busy_cores, clearway_cores, clearway_main_thread_cores, postgres_cores, generator_cores, other_cores };
+    const switchesBefore = machine?.context_switches ?? null;
+    const switchesAfter = machineAfter?.context_switches ?? null;
+    const context_switches_per_second = switchesBefore === null || switchesAfter === null || elapsed_seconds <= 0 ? null : (switchesAfter - switchesBefore) / elapsed_seconds;
+    return { elapsed_seconds, cores, machine_busy_cores, clearway_cores, clearway_main_thread_cores, postgres_cores, generator_cores, other_cores, context_switches_per_second };
   };
 }

@@ -120,6 +120,20 @@ function cpuLine(cpu: CpuUsage | null): string {
   return `  cpu (cores of ${cpu.cores})      busy ${fixed(cpu.machine_busy_cores, 2)} = ${parts.filter(Boolean).join(' + ')}`;
 }
 
+/**
+ * What one unit of work (a purchase, a pgbench transaction) cost the machine: CPU in ms, split
+ * between Clearway and PostgreSQL, and context switches. At low load each request and reply
+ * wakes a process of its own, so a unit costs more than under full load (docs/benchmarks.md).
+ */
+export function costLine(cpu: CpuUsage | null, unitsPerSecond: number, unit: string): string {
+  const label = `  per ${unit}`.padEnd(24);
+  if (!cpu || cpu.machine_busy_cores === null || !(unitsPerSecond > 0)) return `${label}n/a`;
+  const ms = (cores: number | null): string => fixed(cores === null ? null : (cores / unitsPerSecond) * 1000, 2);
+  const split = [cpu.clearway_cores === null ? null : `clearway ${ms(cpu.clearway_cores)}`, `postgres ${ms(cpu.postgres_cores)}`].filter(Boolean).join(', ');
+  const switches = cpu.context_switches_per_second === null ? '' : `, ${fixed(cpu.context_switches_per_second / unitsPerSecond, 1)} context switches`;
+  return `${label}${ms(cpu.machine_busy_cores)} ms of CPU (${split})${switches}`;
+}
+
 const verdictWord = (met: boolean | null): string => (met === null ? 'NOT MEASURED' : met ? 'met' : 'MISSED');
 
 /** Where the open loop's slow purchases were: a few stalls, or spread over the run. */
@@ -145,12 +159,14 @@ export function formatReport(result: BenchmarkResult): string {
     `closed loop: ${result.settings.concurrency} concurrent customers, ${result.settings.duration_seconds} s after ${result.settings.warmup_seconds} s warm-up (order + card payment each)`,
     ...phaseLines(closed),
     cpuLine(result.cpu.closed_loop),
+    costLine(result.cpu.closed_loop, closed.payments_per_second, 'purchase'),
     '',
     `open loop: fixed arrival rate ${fixed(open.offered_rate_per_second)}/s (${result.settings.open_rate_per_second ? 'set by --open-rate' : 'half the closed-loop rate'}), ${open.duration_seconds} s, at most ${open.outstanding_max} in flight (peak ${open.outstanding_peak}); latency from scheduled start`,
     ...phaseLines(open),
     `  scheduled ${open.scheduled}, shed ${open.shed}`,
     slowLine(open),
     cpuLine(result.cpu.open_loop),
+    costLine(result.cpu.open_loop, open.payments_per_second, 'purchase'),
     '',
     `database, both phases: ${result.database.purchases} purchases, ${result.database.xact_commit} commits (${fixed(result.database.commits_per_purchase, 2)} per purchase), ` +
       `${result.database.wal_sync} WAL syncs (${fixed(result.database.wal_syncs_per_purchase, 2)} per purchase), ${result.database.xact_rollback} rollbacks, ${(result.database.wal_bytes / 1024 ** 2).toFixed(1)} MiB WAL`,
@@ -158,7 +174,7 @@ export function formatReport(result: BenchmarkResult): string {
     pgbench
       ? `pgbench TPC-B: ${fixed(pgbench.tps)} tps (scale ${pgbench.scale}, ${pgbench.clients} clients, ${pgbench.threads} threads, ${pgbench.duration_seconds} s, prepared; without initial connection time)`
       : 'pgbench TPC-B: skipped (--skip-pgbench)',
-    ...(pgbench ? [cpuLine(result.cpu.pgbench)] : []),
+    ...(pgbench ? [cpuLine(result.cpu.pgbench), costLine(result.cpu.pgbench, pgbench.tps, 'transaction')] : []),
     `ratio payments/s / pgbench tps: ${result.ratio_to_pgbench === null ? 'n/a' : fixed(result.ratio_to_pgbench, 3)}`,
     '',
     'targets:',
