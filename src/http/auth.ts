@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { ClearwayError } from '../kernel/errors.ts';
 import { findMerchantByKeyHash } from '../merchants/repository.ts';
-import { hashKey, keyMatchesHash } from '../merchants/keys.ts';
+import { hashesMatch, hashKey } from '../merchants/keys.ts';
 import type { AppContext, Principal } from './context.ts';
 
 const cacheEntriesMax = 10_000;
@@ -15,14 +15,14 @@ export function createAuthenticator(ctx: AppContext) {
   const cache = new Map<string, { principal: Principal | null; expires: number }>();
 
   async function resolve(key: string): Promise<Principal | null> {
-    if (keyMatchesHash(key, ctx.adminKeyHash)) return { kind: 'admin' };
-    const keyHash = hashKey(key);
+    const keyHash = hashKey(key); // once per request: the admin and the merchant checks both compare it
+    if (hashesMatch(keyHash, ctx.adminKeyHash)) return { kind: 'admin' };
     const hit = cache.get(keyHash);
     const now = Date.now();
     if (hit && hit.expires > now) return hit.principal;
     const merchant = await findMerchantByKeyHash(ctx.db, keyHash);
     const principal: Principal | null =
-      merchant && keyMatchesHash(key, merchant.api_key_hash) ? { kind: 'merchant', merchantId: merchant.id } : null;
+      merchant && hashesMatch(keyHash, merchant.api_key_hash) ? { kind: 'merchant', merchantId: merchant.id } : null;
     if (cache.size >= cacheEntriesMax) cache.clear();
     cache.set(keyHash, { principal, expires: now + cacheTtlMs });
     return principal;

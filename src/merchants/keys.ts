@@ -15,9 +15,9 @@ export function hashKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
-/** Constant-time comparison of a presented key with a stored hash. */
-export function keyMatchesHash(presented: string, storedHash: string): boolean {
-  const a = Buffer.from(hashKey(presented), 'hex');
+/** Constant-time comparison of a presented key's hash (`hashKey`) with a stored hash. */
+export function hashesMatch(presentedHash: string, storedHash: string): boolean {
+  const a = Buffer.from(presentedHash, 'hex');
   const b = Buffer.from(storedHash, 'hex');
   return a.length === b.length && timingSafeEqual(a, b);
 }
