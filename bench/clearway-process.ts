@@ -11,6 +11,12 @@ export const ready_poll_interval_ms = 200;
 export const exit_wait_ms = 5_000;
 /** Characters of the server's stdout and stderr kept for reports. */
 export const output_tail_chars_max = 16 * 1024;
+/**
+ * Node flags for the server, as `npm start` runs it (package.json): a young generation of 64 MB
+ * semi-spaces instead of V8's 16 MB halves the scavenges' cost per purchase (0.082 -> 0.043 ms,
+ * session 9), at the price of longer (about 6 ms) but four times rarer pauses.
+ */
+export const serve_node_flags: readonly string[] = ['--max-semi-space-size=64'];
 
 export interface ClearwayProcessOptions {
   readonly repoRoot: string;
@@ -73,7 +79,7 @@ async function waitUntilReady(child: ChildProcess, baseUrl: string, describe: ()
 export async function startClearway(options: ClearwayProcessOptions): Promise<ClearwayProcess> {
   const adminKey = `bench_admin_${randomBytes(24).toString('hex')}`;
   const baseUrl = `http://127.0.0.1:${options.port}`;
-  const child = spawn(process.execPath, [...(process.env.CLEARWAY_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+  const child = spawn(process.execPath, [...serve_node_flags, ...(process.env.CLEARWAY_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', 'src/cli/main.ts', 'serve'], {
     cwd: options.repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
