@@ -18,6 +18,11 @@ export const output_tail_chars_max = 16 * 1024;
  */
 export const serve_node_flags: readonly string[] = ['--max-semi-space-size=64'];
 
+/** The Node flags the benchmark's server runs with: serve_node_flags, then CLEARWAY_BENCH_NODE_FLAGS (say, a profiler's). */
+export function serverNodeFlags(env: NodeJS.ProcessEnv = process.env): string[] {
+  return [...serve_node_flags, ...(env.CLEARWAY_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
+}
+
 export interface ClearwayProcessOptions {
   readonly repoRoot: string;
   readonly databaseUrl: string;
@@ -79,7 +84,7 @@ async function waitUntilReady(child: ChildProcess, baseUrl: string, describe: ()
 export async function startClearway(options: ClearwayProcessOptions): Promise<ClearwayProcess> {
   const adminKey = `bench_admin_${randomBytes(24).toString('hex')}`;
   const baseUrl = `http://127.0.0.1:${options.port}`;
-  const child = spawn(process.execPath, [...serve_node_flags, ...(process.env.CLEARWAY_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+  const child = spawn(process.execPath, [...serverNodeFlags(), '--import', 'tsx', 'src/cli/main.ts', 'serve'], {
     cwd: options.repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPgCluster, sparePort } from '../test/support/pg-cluster.ts';
-import { startClearway, type ClearwayProcess } from './clearway-process.ts';
+import { serverNodeFlags, startClearway, type ClearwayProcess } from './clearway-process.ts';
 import { runClosedLoop } from './closed-loop.ts';
 import { startCpuMeter, type CpuUsage, type MeteredProcesses } from './cpu-usage.ts';
 import { HttpClient } from './http-client.ts';
@@ -173,6 +173,7 @@ function assembleResult(measured: Measured): BenchmarkResult {
       open_rate_per_second: options.open_rate_per_second,
     },
     machine: machineFacts(measured.postgresVersion),
+    server_node_flags: serverNodeFlags(),
     kernel_writeback: measured.writeback,
     closed_loop: closed,
     open_loop: open,

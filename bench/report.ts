@@ -34,6 +34,8 @@ export interface BenchmarkResult {
   readonly command: string;
   readonly settings: { duration_seconds: number; warmup_seconds: number; concurrency: number; pgbench_duration_seconds: number | null; open_loop_outstanding_max: number; open_rate_per_second?: number | null };
   readonly machine: MachineFacts;
+  /** The Node flags `clearway serve` ran with. Absent in results recorded before it was (session 9). */
+  readonly server_node_flags?: readonly string[];
   /** Absent in results recorded before it was (session 7). */
   readonly kernel_writeback?: KernelWriteback;
   readonly closed_loop: PhaseResult;
@@ -155,6 +157,7 @@ export function formatReport(result: BenchmarkResult): string {
     `  before the load, with Clearway idle: ${fixed(result.cpu.idle_before_load.machine_busy_cores, 2)} of ${machine.cpu_count} cores busy` +
       (result.cpu.idle_before_load.machine_busy_cores !== null && result.cpu.idle_before_load.machine_busy_cores > idle_busy_cores_warning ? ' — WARNING: other processes are using the machine; figures are low' : ''),
     formatWriteback(result.kernel_writeback, machine.memory_total_bytes),
+    ...(result.server_node_flags ? [`  server: node ${[...result.server_node_flags, '--import tsx src/cli/main.ts serve'].join(' ')}`] : []),
     '',
     `closed loop: ${result.settings.concurrency} concurrent customers, ${result.settings.duration_seconds} s after ${result.settings.warmup_seconds} s warm-up (order + card payment each)`,
     ...phaseLines(closed),
