@@ -16,7 +16,7 @@ import { machineFacts } from './machine.ts';
 import { runOpenLoop, type OpenLoopResult } from './open-loop.ts';
 import { benchUsage, parseBenchOptions, type BenchOptions } from './options.ts';
 import { cardPurchase } from './payment-flow.ts';
-import { pgStatsDelta, pgStatsSnapshot, type PgStatsDelta } from './pg-stats.ts';
+import { pgStatsDelta, pgStatsSnapshot, stats_flush_wait_ms, type PgStatsDelta } from './pg-stats.ts';
 import { formatStatements, resetStatements, statementsSettings, topStatements } from './pg-statements.ts';
 import { runPgbench, type PgbenchResult } from './pgbench.ts';
 import type { PhaseResult, WindowHooks } from './phase-stats.ts';
@@ -210,6 +210,9 @@ async function benchmark(options: BenchOptions, argv: string[], cleanup: Cleanup
   const statsBefore = await pgStatsSnapshot(cluster.bindir, cluster.port);
   if (options.statements) await resetStatements(cluster.bindir, cluster.port);
   const { closed, open, cpu } = await runLoad(server, apiKey, options, processes);
+  await new Promise((resolve) => setTimeout(resolve, stats_flush_wait_ms));
+  const statsDelta = pgStatsDelta(statsBefore, await pgStatsSnapshot(cluster.bindir, cluster.port));
+  const statements = options.statements ? await topStatements(cluster.bindir, cluster.port) : null; // the card phases' alone, as statsDelta
   let wallet: WalletPhaseResult | null = null;
   if (!options.skip_wallet) {
     const walletClient = new HttpClient({ baseUrl: server.baseUrl, sockets_max: wallet_concurrency });
@@ -225,10 +228,8 @@ async function benchmark(options: BenchOptions, argv: string[], cleanup: Cleanup
     const { stdout, stderr } = server.outputTail();
     progress(`server stdout (tail):\n${stdout}\nserver stderr (tail):\n${stderr}`);
   }
-  await server.stop(); // its connections close, so their statistics reach pg_stat_* before the snapshot
-  const statsDelta = pgStatsDelta(statsBefore, await pgStatsSnapshot(cluster.bindir, cluster.port));
+  await server.stop();
   const purchases = closed.purchases_total + open.purchases_total;
-  const statements = options.statements ? await topStatements(cluster.bindir, cluster.port) : null;
 
   let pgbench: PgbenchResult | null = null;
   const pgbenchCpu = cpuWindow({ clearwayPid: undefined, postmasterPid: processes.postmasterPid });

@@ -14,6 +14,14 @@ export interface PgStatsSnapshot {
 
 export type PgStatsDelta = PgStatsSnapshot;
 
+/**
+ * How long to wait after a load stops before taking the snapshot that closes it. PostgreSQL 15's
+ * backends publish their counts to pg_stat_* when they go idle, at most once a second, so counts
+ * read at once can miss the last second of work. The snapshot is taken before the next phase
+ * starts: the wallet phase's commits (its payers poll every 2 ms) are not the card purchases'.
+ */
+export const stats_flush_wait_ms = 2_000;
+
 const snapshotSql = `SELECT d.xact_commit, d.xact_rollback, w.wal_records, w.wal_sync, w.wal_bytes
   FROM pg_stat_database d, pg_stat_wal w WHERE d.datname = current_database()`;
 
