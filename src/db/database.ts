@@ -8,14 +8,18 @@ export interface QueryResult<Row> {
 }
 
 /**
- * `plan: 'per_call'` plans the statement for the values of each call instead of once per
- * connection: for a statement whose best plan depends on its arrays' lengths and the tables'
- * current sizes (a set-based batch), where a plan cached while the tables were small would
- * stay wrong. Every other statement is prepared once per connection (the default). PGlite
- * prepares nothing and ignores the option.
+ * How a statement is planned on a PostgreSQL server (PGlite prepares nothing and ignores it):
+ * - `cached` (the default): prepared once per connection.
+ * - `per_call`: planned for the values of each call: for a statement whose best plan depends on
+ *   its arrays' lengths and the tables' current sizes, where a plan cached while the tables were
+ *   small would stay wrong.
+ * - `keyed`: a set-based statement that only finds rows by key (a batch over arrays joined on
+ *   primary keys). On `Database.keyed` it is prepared once per connection, and those connections
+ *   plan every statement as key lookups (no sequential scans, hash or merge joins), so the cached
+ *   plan stays right however big the tables grow. Anywhere else it is planned per call.
  */
 export interface QueryOptions {
-  readonly plan?: 'cached' | 'per_call';
+  readonly plan?: 'cached' | 'per_call' | 'keyed';
 }
 
 export interface Queryable {
@@ -32,6 +36,12 @@ export interface Database extends Queryable {
    * free of side effects outside the database.
    */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * The same database, on connections of its own that plan every statement as key lookups and
+   * keep one generic plan per statement: for the hot path's group-committed writes, whose
+   * `keyed` statements then cost no planning per call. PGlite: the database itself.
+   */
+  readonly keyed: Database;
   /** Runs a script of several statements (migrations). */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;

@@ -82,10 +82,13 @@ export async function openPglite(options: PgliteOptions): Promise<Database> {
     }
   }
 
-  return {
+  const database: Database = {
     kind: 'pglite',
     ...wrap(db),
     transaction,
+    get keyed() {
+      return database; // one connection, nothing prepared: no lane of its own
+    },
     async exec(sql: string) {
       await db.exec(sql);
     },
@@ -94,4 +97,5 @@ export async function openPglite(options: PgliteOptions): Promise<Database> {
       unlock();
     },
   };
+  return database;
 }

@@ -20,12 +20,43 @@ export interface PostgresOptions {
   readonly poolSize?: number;
 }
 
+/**
+ * Settings of the `keyed` lane's connections (Database.keyed): every statement is planned as key
+ * lookups (nested loops over index scans) and keeps one generic plan, made at its first call.
+ * A generic plan made while a table is small would otherwise hash-join a sequential scan of it
+ * and keep doing so as it grows (docs/benchmarks.md, session 4).
+ */
+export const keyedLaneSettings = ['plan_cache_mode=force_generic_plan', 'enable_seqscan=off', 'enable_hashjoin=off', 'enable_mergejoin=off'] as const;
+
 export function openPostgres(options: PostgresOptions): Database {
+  const main = openPool(options.url, options.poolSize ?? limits.database_pool_connections_max, 'clearway', null);
+  const keyed = openPool(options.url, limits.database_keyed_connections_max, 'clearway_keyed', keyedLaneSettings.map((setting) => `-c ${setting}`).join(' '));
+  return {
+    ...main,
+    keyed: {
+      ...keyed,
+      get keyed() {
+        return this;
+      },
+      async close() {
+        await Promise.all([main.close(), keyed.close()]);
+      },
+    },
+    async close() {
+      await Promise.all([main.close(), keyed.close()]);
+    },
+  };
+}
+
+/** A pool of connections as a Database (without its keyed lane); `startupOptions` are given to each connection. */
+function openPool(url: string, max: number, application_name: string, startupOptions: string | null): Omit<Database, 'keyed'> {
+  const keyedLane = startupOptions !== null;
   const pool = new pg.Pool({
-    connectionString: options.url,
-    max: options.poolSize ?? limits.database_pool_connections_max,
+    connectionString: url,
+    max,
     types: typeParsers,
-    application_name: 'clearway',
+    application_name,
+    ...(startupOptions === null ? {} : { options: startupOptions }),
   });
   pool.on('error', () => {
     // An idle client lost its connection (database restart): the pool replaces it on next use.
@@ -47,9 +78,10 @@ export function openPostgres(options: PostgresOptions): Database {
   };
   const wrap = (client: pg.Pool | pg.PoolClient): Queryable => ({
     async query<Row>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<QueryResult<Row>> {
+      const perCall = options.plan === 'per_call' || (options.plan === 'keyed' && !keyedLane);
       const result =
         params.length === 0 ? await client.query(sql)
-        : options.plan === 'per_call' ? await client.query(sql, params as unknown[])
+        : perCall ? await client.query(sql, params as unknown[])
         : await client.query({ name: nameOf(sql), text: sql, values: params as unknown[] }); // unnamed when nameOf says so
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
     },

@@ -32,6 +32,11 @@ export const limits = Object.freeze({
    * the 2-core benchmark machine 8 gave 598-638 payments/s where 20 gave 565-571 (docs/benchmarks.md).
    */
   database_pool_connections_max: 8,
+  /**
+   * Connections of the keyed lane (Database.keyed), besides the pool: the group-committed writes
+   * of orders, payment starts and outcomes, each with one batch (or one lone write) at a time.
+   */
+  database_keyed_connections_max: 3,
   /** Channel call timeout. */
   channel_call_timeout_ms: 10_000,
   /** The most CLEARWAY_CHANNEL_TIMEOUT_MS may be set to (it must stay below the circuit's half-open delay). */

@@ -32,7 +32,7 @@ export function ordersFitOneStatement(writes: readonly OrderWrite[]): boolean {
 function writeOne(ctx: AppContext, write: OrderWrite): Promise<boolean> {
   const claim = write.claim;
   const claimSql = claim ? (s: StatementBuilder) => claimCte(s, claim.held, claim.response) : undefined;
-  return insertOrderWithEvents(ctx.db, write.order, write.events, write.now, claimSql);
+  return insertOrderWithEvents(ctx.db.keyed, write.order, write.events, write.now, claimSql);
 }
 
 /** Writes the orders whose key was free (or that carry none), all in one statement; says, per order, whether it was written. */
@@ -64,8 +64,8 @@ async function insertOrdersSet(ctx: AppContext, writes: readonly OrderWrite[]): 
       RETURNING id),
     outbox AS (${outboxSetInsertSql(s, events, 'order_insert', 'id')})
     SELECT (SELECT coalesce(array_agg(id), '{}') FROM order_insert) AS written, (SELECT count(*) FROM outbox) AS events`;
-  // Planned per call: its best plan depends on the batch's size.
-  const { rows } = await ctx.db.query<{ written: string[] }>(sql, s.params, { plan: 'per_call' });
+  // Rows found by key only: one cached plan on the keyed lane.
+  const { rows } = await ctx.db.keyed.query<{ written: string[] }>(sql, s.params, { plan: 'keyed' });
   const written = new Set(rows[0]?.written ?? []);
   return writes.map((write) => written.has(write.order.id));
 }

@@ -92,8 +92,8 @@ export async function applyGuardedSet(db: Queryable, writes: readonly GuardedWri
       clearway_assert((SELECT count(*) FROM payment_update) = (SELECT count(*) FROM guard WHERE p_change), ${s.bind('every guarded payment change is written')}),
       clearway_assert((SELECT count(*) FROM order_update) = (SELECT count(*) FROM guard WHERE order_id IS NOT NULL), ${s.bind('every order of a live payment is paying')}),
       (SELECT count(*) FROM outbox) + (SELECT count(*) FROM response_store) AS written`;
-  // Planned per call: its best plan depends on the batch's size and the tables' current sizes.
-  const { rows } = await db.query<{ guarded: string[] }>(sql, s.params, { plan: 'per_call' });
+  // Rows found by key only: one cached plan on the keyed lane (Database.keyed), per call elsewhere.
+  const { rows } = await db.query<{ guarded: string[] }>(sql, s.params, { plan: 'keyed' });
   const held = new Set(rows[0]?.guarded ?? []);
   return writes.map((write) => held.has(write.plan.payment.id));
 }

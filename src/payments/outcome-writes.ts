@@ -35,7 +35,7 @@ const groups = new GroupsPerDatabase<GuardedWrite, boolean>();
  */
 export function writeGuarded(ctx: AppContext, write: GuardedWrite): Promise<boolean> {
   return groups.groupOf(ctx.db, () => ({
-    writeOne: (one) => applyGuarded(ctx.db, one.plan, one.now, one.response, 'in_statement'),
+    writeOne: (one) => applyGuarded(ctx.db.keyed, one.plan, one.now, one.response, 'in_statement'),
     writeBatch: (writes) => applyGuardedBatch(ctx, writes),
     batchMax: limits.outcome_batch_max,
     batchesInFlightMax: limits.outcome_batches_in_flight_max,
@@ -49,7 +49,7 @@ async function applyGuardedBatch(ctx: AppContext, writes: readonly GuardedWrite[
   // The accounts exist before the transaction (committed on their own).
   if (captures.length > 0) await ensureAccountsOnce(ctx.db, [...new Set(captures)]);
   const oneStatement = fitsOneStatement(writes);
-  const guardedAll = await ctx.db.transaction(async (tx) => {
+  const guardedAll = await ctx.db.keyed.transaction(async (tx) => {
     let guarded: boolean[] = [];
     if (oneStatement) guarded = await applyGuardedSet(tx, writes);
     else for (const write of writes) guarded.push(await applyGuarded(tx, write.plan, write.now, write.response, 'by_caller'));

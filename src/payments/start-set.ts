@@ -68,8 +68,8 @@ export async function startPaymentsSet(db: Queryable, writes: readonly StartWrit
       (SELECT coalesce(json_agg(json_build_array(owner, key)), '[]') FROM idempotency_claim) AS claimed,
       clearway_assert((SELECT count(*) FROM attempt_insert) = (SELECT count(*) FROM payment_insert), ${s.bind('every started payment has its first attempt')}),
       (SELECT count(*) FROM outbox) AS events`;
-  // Planned per call: its best plan depends on the batch's size and the tables' current sizes.
-  const { rows } = await db.query<{ started: string[]; claimed: [string, string][] }>(sql, s.params, { plan: 'per_call' });
+  // Rows found by key only: one cached plan on the keyed lane (Database.keyed), per call elsewhere.
+  const { rows } = await db.query<{ started: string[]; claimed: [string, string][] }>(sql, s.params, { plan: 'keyed' });
   const started = new Set(rows[0]?.started ?? []);
   const claimed = new Set((rows[0]?.claimed ?? []).map(([owner, key]) => keyIdentity(owner, key)));
   return writes.map((write) => ({

@@ -30,7 +30,7 @@ const groups = new GroupsPerDatabase<StartWrite, StartOutcome>();
 function startOne(ctx: AppContext, write: StartWrite): Promise<StartOutcome> {
   const claim = write.claim;
   const claimSql = claim ? (s: StatementBuilder) => claimCte(s, claim, null) : undefined;
-  return startPaymentGuarded(ctx.db, write.order, write.payment, write.attempt, write.events, write.now, write.routing, claimSql);
+  return startPaymentGuarded(ctx.db.keyed, write.order, write.payment, write.attempt, write.events, write.now, write.routing, claimSql);
 }
 
 /**
@@ -40,7 +40,7 @@ function startOne(ctx: AppContext, write: StartWrite): Promise<StartOutcome> {
 export function writeStart(ctx: AppContext, write: StartWrite): Promise<StartOutcome> {
   return groups.groupOf(ctx.db, () => ({
     writeOne: (one) => startOne(ctx, one),
-    writeBatch: (writes) => startPaymentsSet(ctx.db, writes),
+    writeBatch: (writes) => startPaymentsSet(ctx.db.keyed, writes),
     fitsBatch: startsFitOneStatement,
     batchMax: limits.payment_start_batch_max,
     batchesInFlightMax: limits.payment_start_batches_in_flight_max,

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freshDatabase } from '../support/fresh-database.ts';
 import { openPglite } from '../../src/db/pglite.ts';
-import { openPostgres, preparedStatementsMax } from '../../src/db/postgres.ts';
+import { keyedLaneSettings, openPostgres, preparedStatementsMax } from '../../src/db/postgres.ts';
 import { migrate, pendingMigrations, splitStatements } from '../../src/db/migrate.ts';
 
 describe('embedded PGlite store', () => {
@@ -74,6 +74,40 @@ describe.runIf(process.env.TEST_DATABASE_URL)('PostgreSQL server store', () => {
       expect((await db.query<{ n: number }>('SELECT $1::int * 2 AS n', [21], { plan: 'per_call' })).rows[0]!.n).toBe(42);
       const { rows } = await db.query<{ n: bigint }>('SELECT count(*) AS n FROM pg_prepared_statements');
       expect(rows[0]!.n).toBe(BigInt(preparedStatementsMax));
+    } finally {
+      await db.close();
+      await database.drop();
+    }
+  });
+
+  it('plans keyed statements once, as key lookups, on the keyed lane, and per call elsewhere', async () => {
+    const database = await freshDatabase(process.env.TEST_DATABASE_URL!, 'clearway_store');
+    const db = openPostgres({ url: database.url, poolSize: 1 });
+    try {
+      // A small table: a plan made now would hash-join a sequential scan of it, were it allowed to.
+      await db.exec("CREATE TABLE items (id text PRIMARY KEY, qty int NOT NULL); INSERT INTO items SELECT 'i' || n, n FROM generate_series(1, 20) n; ANALYZE items;");
+      const sql = 'SELECT i.id, t.qty FROM unnest($1::text[]) WITH ORDINALITY AS i(id, position) JOIN items t ON t.id = i.id ORDER BY i.position';
+      const prepared = (tx: { query: typeof db.query }) =>
+        tx.query<{ generic_plans: bigint; custom_plans: bigint }>('SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1', [sql], { plan: 'per_call' });
+      await db.keyed.transaction(async (tx) => {
+        for (const setting of keyedLaneSettings) {
+          const [name, value] = setting.split('=') as [string, string];
+          expect((await tx.query<Record<string, string>>(`SHOW ${name}`)).rows[0]![name]).toBe(value);
+        }
+        for (let call = 0; call < 3; call++) {
+          const { rows } = await tx.query<{ id: string; qty: number }>(sql, [['i3', 'i17', 'i9']], { plan: 'keyed' });
+          expect(rows).toEqual([{ id: 'i3', qty: 3 }, { id: 'i17', qty: 17 }, { id: 'i9', qty: 9 }]);
+        }
+        expect((await prepared(tx)).rows).toEqual([{ generic_plans: 3n, custom_plans: 0n }]);
+        const plan = (await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN (COSTS OFF) ${sql.replace('$1::text[]', "'{i3,i17,i9}'::text[]")}`)).rows.map((row) => row['QUERY PLAN']).join('\n');
+        expect(plan).toMatch(/Index Scan using items_pkey/);
+        expect(plan).not.toMatch(/Seq Scan on items|Hash Join|Merge Join/);
+      });
+      await db.transaction(async (tx) => {
+        const { rows } = await tx.query<{ id: string; qty: number }>(sql, [['i5']], { plan: 'keyed' });
+        expect(rows).toEqual([{ id: 'i5', qty: 5 }]);
+        expect((await prepared(tx)).rows).toEqual([]); // planned for this call only: nothing kept
+      });
     } finally {
       await db.close();
       await database.drop();
