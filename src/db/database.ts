@@ -39,7 +39,8 @@ export interface Database extends Queryable {
   /**
    * The same database, on connections of its own that plan every statement as key lookups and
    * keep one generic plan per statement: for the hot path's group-committed writes, whose
-   * `keyed` statements then cost no planning per call. PGlite: the database itself.
+   * `keyed` statements then cost no planning per call. Its own `keyed` is itself, and closing it
+   * closes the whole database. PGlite: the database itself.
    */
   readonly keyed: Database;
   /** Runs a script of several statements (migrations). */

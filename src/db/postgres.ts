@@ -31,21 +31,18 @@ export const keyedLaneSettings = ['plan_cache_mode=force_generic_plan', 'enable_
 export function openPostgres(options: PostgresOptions): Database {
   const main = openPool(options.url, options.poolSize ?? limits.database_pool_connections_max, 'clearway', null);
   const keyed = openPool(options.url, limits.database_keyed_connections_max, 'clearway_keyed', keyedLaneSettings.map((setting) => `-c ${setting}`).join(' '));
-  return {
-    ...main,
-    keyed: {
-      ...keyed,
-      get keyed() {
-        return this;
-      },
-      async close() {
-        await Promise.all([main.close(), keyed.close()]);
-      },
-    },
-    async close() {
-      await Promise.all([main.close(), keyed.close()]);
-    },
+  // One database with two pools: closing either closes both.
+  const close = async (): Promise<void> => {
+    await Promise.all([main.close(), keyed.close()]);
   };
+  const lane: Database = {
+    ...keyed,
+    get keyed() {
+      return lane;
+    },
+    close,
+  };
+  return { ...main, keyed: lane, close };
 }
 
 /** A pool of connections as a Database (without its keyed lane); `startupOptions` are given to each connection. */
