@@ -64,7 +64,7 @@ async function insertOrdersSet(ctx: AppContext, writes: readonly OrderWrite[]): 
       RETURNING id),
     outbox AS (${outboxSetInsertSql(s, events, 'order_insert', 'id')})
     SELECT (SELECT coalesce(array_agg(id), '{}') FROM order_insert) AS written, (SELECT count(*) FROM outbox) AS events`;
-  // Rows found by key only: one cached plan on the keyed lane.
+  // Rows found by key only: one cached plan on the keyed lane (Database.keyed).
   const { rows } = await ctx.db.keyed.query<{ written: string[] }>(sql, s.params, { plan: 'keyed' });
   const written = new Set(rows[0]?.written ?? []);
   return writes.map((write) => written.has(write.order.id));

@@ -46,8 +46,9 @@ export function writeGuarded(ctx: AppContext, write: GuardedWrite): Promise<bool
 /** Several outcomes in one transaction: each guarded statement, then the captures together. */
 async function applyGuardedBatch(ctx: AppContext, writes: readonly GuardedWrite[]): Promise<boolean[]> {
   const captures = writes.flatMap((write) => (write.plan.capture ? entryAccountIds(write.plan.capture.entry) : []));
-  // The accounts exist before the transaction (committed on their own).
-  if (captures.length > 0) await ensureAccountsOnce(ctx.db, [...new Set(captures)]);
+  // The accounts exist before the transaction (committed on their own). On the keyed lane, as the
+  // lone writes: ensureAccountsOnce remembers known accounts per database object, so one cache serves both.
+  if (captures.length > 0) await ensureAccountsOnce(ctx.db.keyed, [...new Set(captures)]);
   const oneStatement = fitsOneStatement(writes);
   const guardedAll = await ctx.db.keyed.transaction(async (tx) => {
     let guarded: boolean[] = [];
