@@ -32,9 +32,17 @@ import { psqlQuery } from './run-client.ts';
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = path.join(repoRoot, 'bench', 'results');
 
-const pgbench_scale = 10;
-const pgbench_clients = 16;
-const pgbench_threads = 2;
+/**
+ * pgbench's TPC-B, 16 clients on 2 threads, prepared, at two scales (docs/benchmarks.md, "Which
+ * pgbench the target means"):
+ * - the target's yardstick, scale 1 as `pgbench -i` makes it (every transaction updates its one
+ *   branch row). It runs about 2,800 tps on this kind of machine: the figure the issue's "700/s,
+ *   a ratio of 0.25" and the machine's stated ceilings were measured with;
+ * - scale 10, ten branch rows and no row every transaction waits for: pgbench at about its
+ *   fastest here (5,000–6,500 tps), the stricter denominator of the goal, reported, not judged.
+ */
+const pgbench_yardstick = { scale: 1, clients: 16, threads: 2 } as const;
+const pgbench_uncontended = { scale: 10, clients: 16, threads: 2 } as const;
 /** Quiet period metered before the load, to tell whether something else is using the machine. */
 const idle_check_ms = 2_000;
 
@@ -152,6 +160,7 @@ interface Measured {
   readonly closed: PhaseResult;
   readonly open: OpenLoopResult;
   readonly pgbench: PgbenchResult | null;
+  readonly pgbenchUncontended: PgbenchResult | null;
   readonly cpu: BenchmarkResult['cpu'];
   readonly purchases: number;
   readonly statsDelta: PgStatsDelta;
@@ -159,7 +168,7 @@ interface Measured {
 }
 
 function assembleResult(measured: Measured): BenchmarkResult {
-  const { closed, open, pgbench, options, purchases, statsDelta } = measured;
+  const { closed, open, pgbench, pgbenchUncontended, options, purchases, statsDelta } = measured;
   const ratio = pgbench ? closed.payments_per_second / pgbench.tps : null;
   return {
     started_at: measured.started_at,
@@ -179,6 +188,8 @@ function assembleResult(measured: Measured): BenchmarkResult {
     open_loop: open,
     pgbench,
     ratio_to_pgbench: ratio,
+    pgbench_uncontended: pgbenchUncontended,
+    ratio_to_pgbench_uncontended: pgbenchUncontended ? closed.payments_per_second / pgbenchUncontended.tps : null,
     cpu: measured.cpu,
     database: {
       purchases,
@@ -231,18 +242,21 @@ async function benchmark(options: BenchOptions, argv: string[], cleanup: Cleanup
   await server.stop();
   const purchases = closed.purchases_total + open.purchases_total;
 
-  let pgbench: PgbenchResult | null = null;
-  const pgbenchCpu = cpuWindow({ clearwayPid: undefined, postmasterPid: processes.postmasterPid });
-  if (!options.skip_pgbench) {
-    progress(`pgbench: init scale ${pgbench_scale}, then TPC-B for ${options.pgbench_duration_seconds} s`);
-    pgbench = await runPgbench({
-      bindir: cluster.bindir, port: cluster.port, duration_seconds: options.pgbench_duration_seconds, scale: pgbench_scale, clients: pgbench_clients, threads: pgbench_threads,
-      onRunStart: pgbenchCpu.hooks.start, onRunEnd: pgbenchCpu.hooks.end,
+  const runTpcB = async (shape: { scale: number; clients: number; threads: number }) => {
+    const meter = cpuWindow({ clearwayPid: undefined, postmasterPid: processes.postmasterPid });
+    if (options.skip_pgbench) return { result: null, cpu: null };
+    progress(`pgbench: init scale ${shape.scale}, then TPC-B for ${options.pgbench_duration_seconds} s`);
+    const result = await runPgbench({
+      bindir: cluster.bindir, port: cluster.port, duration_seconds: options.pgbench_duration_seconds, ...shape,
+      onRunStart: meter.hooks.start, onRunEnd: meter.hooks.end,
     });
-  }
+    return { result, cpu: meter.usage() };
+  };
+  const yardstick = await runTpcB(pgbench_yardstick);
+  const uncontended = await runTpcB(pgbench_uncontended);
   const result = assembleResult({
-    started_at, argv, options, postgresVersion, closed, open, pgbench, purchases, statsDelta, writeback: tuned.writeback,
-    cpu: { idle_before_load: idle, ...cpu, pgbench: pgbenchCpu.usage() },
+    started_at, argv, options, postgresVersion, closed, open, pgbench: yardstick.result, pgbenchUncontended: uncontended.result, purchases, statsDelta, writeback: tuned.writeback,
+    cpu: { idle_before_load: idle, ...cpu, pgbench: yardstick.cpu, pgbench_uncontended: uncontended.cpu },
   });
   const routing = options.skip_wallet ? null : await measureRoutingDecision();
   const full: BenchmarkResult = { ...result, wallet, routing_decision: routing };

@@ -5,7 +5,10 @@
 import path from 'node:path';
 import { connectionArgs, runClient } from './run-client.ts';
 
-export const pgbench_database = 'pgbench';
+/** Each scale gets a database of its own, so that several can be measured on one server. */
+export function pgbenchDatabase(scale: number): string {
+  return `pgbench_scale_${scale}`;
+}
 
 export interface PgbenchOptions {
   readonly bindir: string;
@@ -51,9 +54,10 @@ export function parsePgbenchOutput(output: string): { tps: number; latency_avera
 export async function runPgbench(options: PgbenchOptions): Promise<PgbenchResult> {
   const pgbench = path.join(options.bindir, 'pgbench');
   const connection = connectionArgs(options.port);
-  await runClient(path.join(options.bindir, 'createdb'), [...connection, pgbench_database]);
-  await runClient(pgbench, [...connection, '-i', '-s', String(options.scale), '-q', pgbench_database]);
-  const runArgs = [...connection, '-c', String(options.clients), '-j', String(options.threads), '-T', String(options.duration_seconds), '-M', 'prepared', pgbench_database];
+  const database = pgbenchDatabase(options.scale);
+  await runClient(path.join(options.bindir, 'createdb'), [...connection, database]);
+  await runClient(pgbench, [...connection, '-i', '-s', String(options.scale), '-q', database]);
+  const runArgs = [...connection, '-c', String(options.clients), '-j', String(options.threads), '-T', String(options.duration_seconds), '-M', 'prepared', database];
   options.onRunStart?.();
   const { stdout, stderr } = await runClient(pgbench, runArgs);
   options.onRunEnd?.();
