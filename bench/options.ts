@@ -27,7 +27,7 @@ export const benchUsage = `usage: clearway bench [--duration S] [--concurrency C
   --duration S           seconds measured in each load phase (default 20)
   --concurrency C        virtual customers in the closed-loop phase (default 32)
   --warmup S             seconds of load before each phase's window, not counted (default 3)
-  --pgbench-duration S   seconds of pgbench TPC-B on the same server (default 15)
+  --pgbench-duration S   seconds of each pgbench TPC-B run on the same server, scale 1 then scale 10 (default 15)
   --skip-pgbench         do not run pgbench (no ratio)
   --skip-wallet          do not run the wallet scenario (QR payment to notification) nor time routing
   --outstanding-max N    purchases in flight at most in the open-loop phase (default 256)
