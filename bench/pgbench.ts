@@ -6,7 +6,7 @@ import path from 'node:path';
 import { connectionArgs, runClient } from './run-client.ts';
 
 /** Each scale gets a database of its own, so that several can be measured on one server. */
-export function pgbenchDatabase(scale: number): string {
+function pgbenchDatabase(scale: number): string {
   return `pgbench_scale_${scale}`;
 }
 
